@@ -1,0 +1,370 @@
+"""Run a submission's code in a separate, limited worker process.
+
+Layers, outermost first:
+
+* **bubblewrap** (``--sandbox bwrap``, used by ``auto`` when it works): the
+  worker sees only the Python installation (read-only), the worker's own
+  modules and one scratch folder; no network, no other processes, no
+  capabilities, a fresh user and PID namespace, an empty environment.
+  Solutions and the grader's command line are out of its sight.
+* **resource limits, always**: address space, CPU seconds, file size, open
+  files, no core dumps, one BLAS thread; a pids cgroup where one is writable.
+* **deadlines, always**: a wall-clock limit per call and per cell, enforced by
+  killing the worker's whole process group (and with bwrap, its PID namespace).
+
+Without bubblewrap (``--sandbox none``: macOS, locked-down CI) grading still
+works with the limits and deadlines, but student code could read any file the
+grader can, solutions included: :func:`resolve_mode` warns once.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import wire
+from grader.notebook import Submission
+from grader.target import Outcome, outcome_from_reply
+
+#: Inside the sandbox the worker's modules are mounted here.
+_INNER_PACKAGE_ROOT = "/opt/bptt-grader"
+_INNER_SCRATCH = "/scratch"
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.worker import main; main()"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class SandboxUnavailable(RuntimeError):
+    """``--sandbox bwrap`` was asked for but bubblewrap cannot run here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-worker limits. The defaults suit every bundled assignment."""
+
+    memory_bytes: int = 1 << 30  # numpy alone needs about 200 MiB of address space
+    cpu_seconds: int = 120
+    file_bytes: int = 8 << 20
+    open_files: int = 64
+    processes: int = 32  # pids cgroup, where writable
+    call_seconds: float = 10.0
+    cell_seconds: float = 30.0
+    submission_seconds: float = 600.0
+    reply_bytes: int = 64 << 20
+    tmpfs_bytes: int = 32 << 20
+
+
+def _bwrap_command(scratch: Path, limits: Limits) -> list[str]:
+    import numpy
+
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             Path(numpy.__file__).resolve().parent.parent}
+    roots = sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
+    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+           "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
+    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/alternatives"):
+        cmd += ["--ro-bind-try", system_dir, system_dir]
+    for root in roots:
+        cmd += ["--ro-bind", str(root), str(root)]
+    cmd += ["--ro-bind", str(_PACKAGE_DIR), f"{_INNER_PACKAGE_ROOT}/grader",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
+            "--size", str(limits.tmpfs_bytes), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev",
+            "--bind", str(scratch), _INNER_SCRATCH, "--chdir", _INNER_SCRATCH]
+    for key, value in _worker_env(_INNER_SCRATCH).items():
+        cmd += ["--setenv", key, value]
+    return cmd + ["--", sys.executable, "-I", "-c", _BOOT, _INNER_PACKAGE_ROOT]
+
+
+def _worker_env(home: str) -> dict[str, str]:
+    env = {"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed by old OpenBLAS on some CPUs
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+@lru_cache(maxsize=None)
+def bwrap_works() -> bool:
+    """Whether bubblewrap is installed and can start numpy here (probed once)."""
+    if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="bptt-probe-") as tmp:
+        cmd = _bwrap_command(Path(tmp), Limits())
+        cmd[-4:] = ["-I", "-c", "import numpy"]
+        try:
+            return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+
+_warned = False
+
+
+def resolve_mode(requested: str = "auto") -> str:
+    """``auto`` | ``bwrap`` | ``none`` to the mode that will be used."""
+    global _warned
+    if requested not in ("auto", "bwrap", "none"):
+        raise ValueError(f"--sandbox must be auto, bwrap or none, not {requested!r}")
+    if requested == "none":
+        return "none"
+    if bwrap_works():
+        return "bwrap"
+    if requested == "bwrap":
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed or cannot create namespaces here; "
+                                 "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none")
+    if not _warned:
+        warnings.warn("bubblewrap is not available: student code runs with resource limits and deadlines "
+                      "but is NOT hidden from the reference solutions or other files (see --sandbox)",
+                      stacklevel=2)
+        _warned = True
+    return "none"
+
+
+class _PidsCgroup:
+    """A v1 or v2 pids cgroup for one worker, where this process may make one."""
+
+    def __init__(self, limit: int) -> None:
+        self.path: Path | None = None
+        for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+            try:
+                if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
+                    continue
+                path = base / f"bptt-grader-{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
+                path.mkdir()
+                if not (path / "pids.max").exists():
+                    path.rmdir()
+                    continue
+                (path / "pids.max").write_text(str(limit))
+                self.path = path
+                return
+            except OSError:
+                continue
+
+    def enter(self) -> None:
+        """Runs in the child, before exec."""
+        if self.path is not None:
+            try:
+                (self.path / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        if self.path is not None:
+            for _ in range(50):
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.01)
+
+
+class Worker:
+    """One worker process and the channel to it."""
+
+    def __init__(self, limits: Limits, mode: str) -> None:
+        self.limits, self.mode = limits, mode
+        self.scratch = Path(tempfile.mkdtemp(prefix="bptt-worker-"))
+        os.chmod(self.scratch, 0o777)  # the sandbox's uid 65534 writes here
+        self.log = open(self.scratch / ".worker-log", "w+b")  # noqa: SIM115
+        self.cgroup = _PidsCgroup(limits.processes)
+        self.timed_out = False
+        if mode == "bwrap":
+            cmd = _bwrap_command(self.scratch, limits)
+        else:
+            pkg_root = self.scratch / ".pkg"
+            pkg_root.mkdir()
+            (pkg_root / "grader").symlink_to(_PACKAGE_DIR)  # only the package, never the repo's solutions/
+            cmd = [sys.executable, "-I", "-c", _BOOT, str(pkg_root)]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=self.scratch,
+            env=_worker_env(str(self.scratch)), start_new_session=True, preexec_fn=self._limit_child,
+            close_fds=True)
+
+    def _limit_child(self) -> None:
+        lim = self.limits
+        for res, value in ((resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_CPU, lim.cpu_seconds),
+                           (resource.RLIMIT_FSIZE, lim.file_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
+                           (resource.RLIMIT_CORE, 0)):
+            try:
+                resource.setrlimit(res, (value, value))
+            except (ValueError, OSError):
+                pass
+        self.cgroup.enter()
+
+    def request(self, header: dict[str, Any], buffers: list[np.ndarray] = (), seconds: float = 10.0,
+                ) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """Send one request and wait at most ``seconds`` for its reply (or raise ``EOFError``)."""
+        timer = threading.Timer(seconds, self._expire)
+        timer.start()
+        try:
+            wire.write_message(self.proc.stdin, header, list(buffers))
+            return wire.read_message(self.proc.stdout, self.limits.reply_bytes)
+        except (BrokenPipeError, OSError) as e:
+            raise EOFError(str(e)) from None
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        self.kill()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def death_reason(self) -> str:
+        """Why the worker stopped answering, in a student's words."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        if self.timed_out:
+            return "did not finish in time"
+        if code is not None and code < 0:
+            sig = signal.Signals(-code).name
+            hint = {"SIGXCPU": " (CPU time limit)", "SIGSEGV": " (a crash in native code)",
+                    "SIGKILL": " (probably the memory limit)"}.get(sig, "")
+            return f"crashed the worker process: {sig}{hint}"
+        return f"ended the worker process (exit status {code})"
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            self.log.seek(0, os.SEEK_END)
+            size = self.log.tell()
+            self.log.seek(max(0, size - n))
+            return self.log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                wire.write_message(self.proc.stdin, {"op": "exit"})
+                self.proc.wait(timeout=1)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.log):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.cgroup.remove()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class WorkerTarget:
+    """A submission's functions, run in a worker that is restarted whenever it dies.
+
+    A cell that hangs or kills the worker is skipped on restart (and reported);
+    a function that does so fails that call with a clear message, and the
+    others are still graded.
+    """
+
+    def __init__(self, submission: Submission, limits: Limits | None = None, mode: str = "auto") -> None:
+        self.submission = submission
+        self.limits = limits or Limits()
+        self.mode = resolve_mode(mode)
+        self.problems: list[str] = list(submission.problems)
+        self.output: list[str] = []
+        self.skipped: set[str] = set()
+        self.deadline = time.monotonic() + self.limits.submission_seconds
+        self.worker: Worker | None = None
+        self.starts = 0
+
+    # -- worker life ------------------------------------------------------------------
+    def _ensure(self) -> Worker:
+        if self.worker is not None and self.worker.proc.poll() is None:
+            return self.worker
+        while True:
+            if self.worker is not None:
+                self.worker.close()
+            self.starts += 1
+            if self.starts > 50:
+                raise RuntimeError("the worker was restarted too often")
+            self.worker = Worker(self.limits, self.mode)
+            if self._run_cells(self.worker):
+                return self.worker
+
+    def _run_cells(self, worker: Worker) -> bool:
+        """Run the submission's cells; False if one of them stopped the worker (it is then skipped)."""
+        first = self.starts == 1
+        for cell in self.submission.cells:
+            if cell.label in self.skipped:
+                continue
+            seconds = min(self.limits.cell_seconds, max(0.1, self.deadline - time.monotonic()))
+            try:
+                reply, _ = worker.request({"op": "exec", "label": cell.label, "source": cell.source},
+                                          seconds=seconds)
+            except (EOFError, wire.WireError):
+                reason = worker.death_reason()
+                if reason == "did not finish in time":
+                    reason = f"did not finish within {seconds:.0f} s"
+                self.skipped.add(cell.label)
+                self.problems.append(f"{cell.label} {reason}; the rest was run without it")
+                return False
+            if first:
+                if not reply.get("ok"):
+                    self.problems.append(f"{cell.label} raised {reply.get('error')}\n{reply.get('traceback', '')}")
+                if reply.get("stdout"):
+                    self.output.append(str(reply["stdout"]))
+        return True
+
+    def available(self, names: list[str]) -> dict[str, str]:
+        try:
+            reply, _ = self._ensure().request({"op": "names", "names": names}, seconds=self.limits.call_seconds)
+            return {n: str(reply["names"].get(n, "missing")) for n in names}
+        except (EOFError, wire.WireError, KeyError, TypeError, RuntimeError) as e:
+            return {n: f"could not be loaded ({e})" for n in names}
+
+    def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
+             keep: tuple[int, ...] = ()) -> Outcome:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return Outcome(error=f"the submission used up its {self.limits.submission_seconds:.0f} s", fatal=True)
+        try:
+            worker = self._ensure()
+        except RuntimeError as e:
+            return Outcome(error=str(e), fatal=True)
+        tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
+        seconds = min(self.limits.call_seconds, left)
+        try:
+            header, out = worker.request({"op": "call", "name": name, "args": tree, "keep": list(keep)},
+                                         buffers, seconds=seconds)
+            return outcome_from_reply(header, out)
+        except wire.WireError as e:
+            worker.kill()
+            worker.death_reason()
+            return Outcome(error=f"returned something that cannot be graded: {e}", fatal=True)
+        except EOFError:
+            reason = worker.death_reason()
+            if reason == "did not finish in time":
+                reason = f"did not return within {seconds:g} s (an infinite loop?)"
+            tail = worker.log_tail(500).strip()
+            return Outcome(error=f"{name} {reason}", traceback=tail, fatal=True)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
