@@ -1,0 +1,26 @@
+"""The assignments, by name. Each module defines ``ASSIGNMENT`` (see :mod:`grader.questions`)."""
+
+from __future__ import annotations
+
+import importlib
+
+from grader.questions import Assignment
+
+#: In teaching order. Adding an assignment: a module here and its name in this tuple.
+NAMES = ("trask", "britz")
+
+
+class UnknownAssignment(KeyError):
+    def __str__(self) -> str:
+        return f"unknown assignment {self.args[0]!r}; the assignments are: {', '.join(NAMES)}"
+
+
+def get(name: str) -> Assignment:
+    """The assignment called ``name``."""
+    if name not in NAMES:
+        raise UnknownAssignment(name)
+    return importlib.import_module(f"grader.assignments.{name}").ASSIGNMENT
+
+
+def all_assignments() -> list[Assignment]:
+    return [get(n) for n in NAMES]

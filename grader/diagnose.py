@@ -1,0 +1,154 @@
+"""Name the mistake: where an answer is wrong, and which known misconception it is.
+
+A catalogued mistake is a small function (in ``solutions/<assignment>/
+misconceptions.py``) that computes a graded function the wrong way a student
+would. It *matches* a student's function when it reproduces the student's
+outcome (the value returned, and any argument modified) on every failing
+instance the search found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from grader.oracles.derivative import Tolerance
+from grader.strategies import Instance
+from grader.target import LocalTarget, Outcome
+
+SMALL_ARRAY = 12  # arrays with at most this many entries are shown whole in feedback
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong way to compute ``function``."""
+
+    id: str
+    function: str
+    name: str
+    explanation: str
+    implementation: Callable[..., Any]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.implementation(*args, **kwargs)
+
+
+def mistake(id: str, function: str, name: str, explanation: str) -> Callable[[Callable[..., Any]], Mistake]:
+    """Declare a catalogued mistake (used in ``solutions/*/misconceptions.py``)."""
+
+    def wrap(fn: Callable[..., Any]) -> Mistake:
+        return Mistake(id, function, name, " ".join(explanation.split()), fn)
+
+    return wrap
+
+
+# -- comparing outcomes ----------------------------------------------------------------------------
+
+def parts_of(value: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """``[(part name, array), ...]`` of a single array, a tuple or a dict answer."""
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, (tuple, list)):
+        return [(names[i] if i < len(names) else f"part {i}", v) for i, v in enumerate(value)]
+    return [("", value)]
+
+
+def same_values(a: Any, b: Any, tol: Tolerance) -> bool:
+    """Equal structure, shapes and (within ``tol``) values; NaNs in the same places count as equal."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(same_values(a[k], b[k], tol) for k in a))
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(same_values(x, y, tol) for x, y in zip(a, b)))
+    try:
+        x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return type(a) is type(b) and a == b
+    if x.shape != y.shape:
+        return False
+    both_nan = np.isnan(x) & np.isnan(y)
+    return bool(np.all(tol.close(np.where(both_nan, 0, x), np.where(both_nan, 0, y)) | both_nan))
+
+
+def same_outcome(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
+    if not a.ok or not b.ok:
+        return (not a.ok and not b.ok) and a.error.split(":")[0] == b.error.split(":")[0]
+    return (same_values(a.value, b.value, tol) and a.mutated.keys() == b.mutated.keys()
+            and all(same_values(a.mutated[k], b.mutated[k], tol) for k in a.mutated))
+
+
+def match(mistakes: Iterable[Mistake], function: str, failing: list[Instance],
+          student: Callable[[Instance], Outcome], tol: Tolerance, keep: tuple[int, ...] = ()) -> Mistake | None:
+    """The first catalogued mistake that reproduces the student's outcome on every failing instance."""
+    if not failing:
+        return None
+    for m in mistakes:
+        if m.function != function:
+            continue
+        target = LocalTarget({function: m.implementation})
+        if all(same_outcome(target.call(function, list(i.args), i.kwargs, keep), student(i), tol)
+               for i in failing):
+            return m
+    return None
+
+
+# -- saying where an answer is wrong ------------------------------------------------------------
+
+def fmt_array(a: Any) -> str:
+    """An array in a line or two: whole when small, its shape and range otherwise."""
+    if isinstance(a, list) and all(isinstance(v, (int, np.integer)) for v in a):
+        return f"list {a}" if len(a) <= 2 * SMALL_ARRAY else f"list of {len(a)} ints"
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biufc":
+        return repr(a)[:200]
+    if arr.size <= SMALL_ARRAY:
+        text = np.array2string(arr, precision=4, suppress_small=False, separator=", ", max_line_width=100)
+        return " ".join(text.split())
+    with np.errstate(all="ignore"):
+        return f"array of shape {arr.shape} (values from {np.nanmin(arr):.3g} to {np.nanmax(arr):.3g})"
+
+
+def describe(instance: Instance, signature: tuple[str, ...]) -> str:
+    """The instance as a student should read it: sizes, then each argument."""
+    lines = []
+    if instance.sizes:
+        lines.append(", ".join(f"{k} = {v}" for k, v in instance.sizes.items()))
+    for name, value in zip(signature, instance.args):
+        if isinstance(value, np.ndarray):
+            lines.append(f"{name} {value.shape}: {fmt_array(value)}")
+        else:
+            lines.append(f"{name}: {fmt_array(value)}")
+    for name, value in instance.kwargs.items():
+        lines.append(f"{name}: {fmt_array(value)}")
+    return "\n".join("    " + line for line in lines)
+
+
+def locate(expected: np.ndarray, got: np.ndarray, tol: Tolerance, axes: tuple[str, ...]) -> str:
+    """Which entries are wrong, where the largest error is, and which indices along each axis are affected."""
+    expected, got = np.asarray(expected, dtype=float), np.asarray(got, dtype=float)
+    with np.errstate(all="ignore"):
+        wrong = ~tol.close(got, expected) | ~np.isfinite(got)
+        err = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
+    n_wrong = int(wrong.sum())
+    if expected.ndim == 0:
+        return f"expected {expected:.6g}, got {got:.6g}"
+    worst = np.unravel_index(int(np.argmax(np.where(wrong, err, -1))), expected.shape)
+    names = axes if len(axes) == expected.ndim else tuple(f"axis {i}" for i in range(expected.ndim))
+    where = ", ".join(f"{n} = {i}" for n, i in zip(names, worst))
+    lines = [f"{n_wrong} of {expected.size} entries are wrong; the largest error is at [{where}]: "
+             f"expected {expected[worst]:.6g}, got {got[worst]:.6g}"]
+    for axis, name in enumerate(names):
+        if expected.shape[axis] < 2:
+            continue
+        hit = np.flatnonzero(wrong.any(axis=tuple(i for i in range(expected.ndim) if i != axis)))
+        if 0 < len(hit) < expected.shape[axis]:
+            shown = ", ".join(str(i) for i in hit[:8]) + (" ..." if len(hit) > 8 else "")
+            lines.append(f"only {name} = {shown} {'is' if len(hit) == 1 else 'are'} wrong "
+                         f"(of {name} = 0..{expected.shape[axis] - 1})")
+    if expected.size <= SMALL_ARRAY:
+        lines.append(f"expected {fmt_array(expected)}")
+        lines.append(f"got      {fmt_array(got)}")
+    return "\n".join(lines)

@@ -1,0 +1,286 @@
+"""Grade one submission: search for failing instances with Hypothesis, judge, diagnose, score.
+
+Each graded function gets up to three checks, each its own Hypothesis search
+(so each reports its own smallest failing instance):
+
+``derivative`` (half the function's points)
+    the answer equals the derivative of the forward pass (no solution needed);
+``reference`` (a quarter)
+    the answer equals the instructor's reference solution (grading only);
+``contract`` (a quarter)
+    the general rules: new float64 arrays of the right shape, arguments left
+    alone, finite, the same twice, batch rows independent.
+
+plus any behaviour the question declares (trask's network must learn to add),
+with its own points. Searches are derandomized and use no example database,
+so a submission gets the same score on every run and machine. Student calls
+are memoized by their arguments, so checks that draw the same instances do
+not call the student twice for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+
+from grader import wire
+from grader.diagnose import Mistake, describe, match
+from grader.oracles.compare import answer_problem
+from grader.oracles.properties import contract_problem
+from grader.oracles.reference import Solutions
+from grader.questions import Assignment, Question
+from grader.strategies import Instance
+from grader.target import Outcome, Target
+
+SHARE = {"derivative": 0.5, "reference": 0.25, "contract": 0.25}
+KEEP_FAILURES = 6  # failing instances kept per check for the diagnosis (the smallest is always kept)
+#: Calls allowed once a failure is found. Hypothesis' shrinker would otherwise make
+#: thousands; the sizes shrink first, so a few hundred calls reach a small instance.
+#: A count, not a time, so that the result is the same on every machine.
+SHRINK_CALLS = 150
+
+
+class _Failed(Exception):
+    """An instance failed: Hypothesis shrinks it."""
+
+
+class _Stop(BaseException):
+    """The worker cannot go on (hung or crashed): stop searching at once, no shrinking."""
+
+
+@dataclass
+class CheckResult:
+    """One graded check of one function: a test in the results."""
+
+    function: str
+    check: str
+    max_score: float
+    passed: bool
+    message: str = ""
+    instance: Instance | None = None  # the smallest failing instance
+    misconception: Mistake | None = None
+
+    @property
+    def score(self) -> float:
+        return self.max_score if self.passed else 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}: {self.check}"
+
+
+@dataclass
+class Grade:
+    """Everything the grader found about one submission."""
+
+    submission: str
+    assignment: str
+    checks: list[CheckResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # could not read, cells that failed, ...
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.checks)
+
+    def by_function(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for c in self.checks:
+            out[c.function] = out.get(c.function, 0.0) + c.score
+        return out
+
+
+def _key(instance: Instance) -> bytes:
+    tree, buffers = wire.encode({"a": list(instance.args), "k": instance.kwargs})
+    h = hashlib.blake2b(repr(tree).encode(), digest_size=16)
+    for b in buffers:
+        h.update(b.dtype.str.encode())
+        h.update(b.tobytes())
+    return h.digest()
+
+
+class _Memo:
+    """Calls and truths of one question, by instance."""
+
+    def __init__(self, question: Question, target: Target) -> None:
+        self.q, self.target = question, target
+        self.calls: dict[bytes, Outcome] = {}
+        self.truths: dict[bytes, Any] = {}
+        self.refs: dict[bytes, Outcome] = {}
+
+    def student(self, inst: Instance) -> Outcome:
+        k = _key(inst)
+        if k not in self.calls:
+            self.calls[k] = self.target.call(self.q.function, list(inst.args), inst.kwargs, self.q.keep)
+        return self.calls[k]
+
+    def truth(self, inst: Instance) -> Any:
+        k = _key(inst)
+        if k not in self.truths:
+            self.truths[k] = self.q.truth(inst)
+        return self.truths[k]
+
+    def reference(self, ref: Target, inst: Instance) -> Outcome:
+        k = _key(inst)
+        if k not in self.refs:
+            self.refs[k] = ref.call(self.q.function, list(inst.args), inst.kwargs, self.q.keep)
+        return self.refs[k]
+
+
+def search(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
+           generated: list[Instance] | None = None) -> tuple[Instance, str, list[Instance]] | None:
+    """Look for an instance ``judge`` rejects; return the smallest found, its message, and a few others.
+
+    Every instance tried before the first failure is appended to ``generated``
+    (when given), so that other checks can be judged on the same instances
+    without drawing them again.
+    """
+    found: list[tuple[Instance, str]] = []
+    calls_after_failure = [0]
+
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+              verbosity=Verbosity.quiet, phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @given(strategy)
+    def probe(instance: Instance) -> None:
+        if found:
+            calls_after_failure[0] += 1
+            if calls_after_failure[0] > SHRINK_CALLS:
+                raise _Stop
+        elif generated is not None:
+            generated.append(instance)
+        message = judge(instance)
+        if message is not None:
+            if len(found) >= KEEP_FAILURES:
+                found.pop()  # keep the first few (varied) and the latest (the smallest so far)
+            found.append((instance, message))
+            raise _Failed
+
+    try:
+        probe()
+    except (_Failed, _Stop):
+        smallest, message = found[-1]
+        return smallest, message, [i for i, _ in found]
+    return None
+
+
+def search_again(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
+                 generated: list[Instance]) -> tuple[Instance, str, list[Instance]] | None:
+    """Judge already generated instances first; search (and shrink) only when one of them fails."""
+    for inst in generated:
+        message = judge(inst)
+        if message is not None:
+            return search(strategy, judge, examples) or (inst, message, [inst])
+    return None
+
+
+def _judged(memo: _Memo, judge: Callable[[Instance, Outcome], str | None]) -> Callable[[Instance], str | None]:
+    """Wrap a judge so that after a hung or crashed call the search stops (no shrinking through hangs)."""
+    stopped: list[bool] = []
+
+    def run(inst: Instance) -> str | None:
+        if stopped:
+            raise _Stop
+        out = memo.student(inst)
+        if out.fatal:
+            stopped.append(True)
+        return judge(inst, out)
+
+    return run
+
+
+def grade_question(question: Question, target: Target, solutions: Solutions | None,
+                   status: str, examples: int | None = None) -> list[CheckResult]:
+    """All checks of one function."""
+    checks = ["derivative"] + (["reference"] if solutions else []) + ["contract"]
+    share = SHARE if solutions else {"derivative": 0.5, "contract": 0.5}
+    results = [CheckResult(question.function, c, question.points * share[c], False) for c in checks]
+    behaviours = [CheckResult(question.function, b.name, b.points, False) for b in question.behaviours]
+    if status != "function":
+        message = (f"no function named {question.function} was found in the submission"
+                   if status == "missing" else f"{question.function} is {status}")
+        for r in results + behaviours:
+            r.message = message
+        return results + behaviours
+
+    memo = _Memo(question, target)
+    n = examples or question.examples
+    tol = question.tolerance
+    judges: dict[str, Callable[[Instance, Outcome], str | None]] = {
+        "derivative": lambda i, o: answer_problem(memo.truth(i), o, question.parts, question.axes, tol,
+                                                  "the derivative of the forward pass"),
+        "contract": lambda i, o: contract_problem(
+            memo.truth(i), o, question, i,
+            lambda args: target.call(question.function, args, i.kwargs, question.keep)),
+    }
+    if solutions:
+        judges["reference"] = lambda i, o: _against_reference(memo, solutions, question, i, o)
+
+    failing: list[Instance] = []
+    generated: list[Instance] = []
+    for r in results:
+        judge = _judged(memo, judges[r.check])
+        if r.check == "derivative":
+            found = search(question.instances(), judge, n, generated)
+        else:  # the same derandomized draws: reuse them while they pass
+            found = search_again(question.instances(), judge, n, generated)
+        if found is None:
+            r.passed = True
+            continue
+        smallest, message, seen = found
+        r.instance = smallest
+        r.message = (f"{question.function} fails on this instance (the smallest found):\n"
+                     f"{describe(smallest, question.signature)}\n{message}")
+        failing.extend(seen)
+        if memo.student(smallest).fatal:  # nothing more can be learnt from a function that hangs
+            for other in results:
+                if other is not r and not other.passed and not other.message:
+                    other.message = r.message
+            break
+
+    if solutions and failing:
+        student_outcome = memo.student
+        m = match(solutions.mistakes, question.function, failing[:KEEP_FAILURES * 2], student_outcome, tol,
+                  question.keep)
+        for r in results:
+            if not r.passed:
+                r.misconception = m
+
+    for r, b in zip(behaviours, question.behaviours):
+        r.passed, r.message = b.run(target)
+    diagnosis = next((r.misconception for r in results if r.misconception), None)
+    for r in behaviours:
+        if not r.passed:
+            r.misconception = diagnosis
+    return results + behaviours
+
+
+def _against_reference(memo: _Memo, solutions: Solutions, question: Question, inst: Instance,
+                       out: Outcome) -> str | None:
+    ref = memo.reference(solutions.reference, inst)
+    if not ref.ok:
+        raise RuntimeError(f"the reference solution's {question.function} raised {ref.error}")
+    return answer_problem(ref.value, out, question.parts, question.axes, question.tolerance,
+                          "the reference solution")
+
+
+def grade(assignment: Assignment, target: Target, solutions: Solutions | None = None, name: str = "",
+          examples: int | None = None, only: list[str] | None = None) -> Grade:
+    """Grade every function of ``assignment`` that ``target`` has (or the ones in ``only``)."""
+    start = time.perf_counter()
+    result = Grade(submission=name, assignment=assignment.name)
+    questions = [q for q in assignment.questions if only is None or q.function in only]
+    status = target.available([q.function for q in questions])
+    for q in questions:
+        result.checks.extend(grade_question(q, target, solutions, status[q.function], examples))
+    result.seconds = time.perf_counter() - start
+    return result

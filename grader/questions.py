@@ -1,0 +1,106 @@
+"""How an assignment is declared: data, not machinery.
+
+An assignment module in :mod:`grader.assignments` gives its forward pass and
+a tuple of :class:`Question` s. A question names the student's function, its
+points, a strategy that draws whole instances, and how the true answer
+follows from the forward pass. Everything else (calling the student's code
+in a worker, comparing, shrinking, diagnosing, scoring) is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hypothesis import strategies as st
+
+from grader.oracles.derivative import COMPLEX_STEP_TOL, Tolerance
+from grader.strategies import Instance
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Batch rows are independent: the answer for a subset of rows is the same subset of the answer.
+
+    ``args`` maps argument positions to their batch axis; ``out`` is the
+    batch axis of the result (or of each part of a tuple). With
+    ``summed=True`` the result is a sum over rows instead (``bptt_updates``):
+    the answer for all rows equals the sum of the answers for a split.
+    """
+
+    args: dict[int, int]
+    out: int = 0
+    summed: bool = False
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A graded property beyond a single call (trask's network must learn to add)."""
+
+    name: str
+    points: float
+    run: Callable[[Any], tuple[bool, str]]  # target -> (passed, explanation)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded function.
+
+    Parameters
+    ----------
+    function
+        The name the student defines (from ``ASSIGNMENTS.md``).
+    points
+        Marks for the function, split between its checks (see :mod:`grader.grading`).
+    signature
+        Argument names in order, for feedback.
+    instances
+        A strategy drawing :class:`~grader.strategies.Instance` s.
+    truth
+        The true answer of an instance, computed from the forward pass by
+        the derivative oracle.
+    parts
+        Names of the parts of a tuple or dict answer (``("dLdU", "dLdV", "dLdW")``).
+    axes
+        Axis names of each part (``{"": ("t", "k")}`` for a single array), so
+        feedback can say where in time or in which rows an answer is wrong.
+    rows
+        Batch-row independence, where the contract has batch rows.
+    keep
+        Positions of a returned tuple that stay opaque in the worker (caches).
+    """
+
+    function: str
+    points: float
+    signature: tuple[str, ...]
+    instances: Callable[[], st.SearchStrategy[Instance]]
+    truth: Callable[[Instance], Any]
+    parts: tuple[str, ...] = ()
+    axes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rows: Rows | None = None
+    keep: tuple[int, ...] = ()
+    tolerance: Tolerance = COMPLEX_STEP_TOL
+    examples: int = 60
+    behaviours: tuple[Behaviour, ...] = ()
+    call: Callable[[Any, Instance], Any] | None = None  # custom call sequence (cache assignment)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A whole assignment: its questions, and where the student meets it."""
+
+    name: str
+    title: str
+    source: str
+    questions: tuple[Question, ...]
+
+    def question(self, function: str) -> Question:
+        for q in self.questions:
+            if q.function == function:
+                return q
+        raise KeyError(f"{self.name} has no function {function!r}; it has "
+                       + ", ".join(q.function for q in self.questions))
+
+    @property
+    def points(self) -> float:
+        return sum(q.points + sum(b.points for b in q.behaviours) for q in self.questions)
