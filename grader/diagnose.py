@@ -9,8 +9,9 @@ instance the search found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -30,16 +31,22 @@ class Mistake:
     name: str
     explanation: str
     implementation: Callable[..., Any]
+    companions: dict[str, Callable[..., Any]] = field(default_factory=dict)  # e.g. the forward that made a cache
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.implementation(*args, **kwargs)
 
 
-def mistake(id: str, function: str, name: str, explanation: str) -> Callable[[Callable[..., Any]], Mistake]:
-    """Declare a catalogued mistake (used in ``solutions/*/misconceptions.py``)."""
+def mistake(id: str, function: str, name: str, explanation: str,
+            companions: dict[str, Callable[..., Any]] | None = None) -> Callable[[Callable[..., Any]], Mistake]:
+    """Declare a catalogued mistake (used in ``solutions/*/misconceptions.py``).
+
+    ``companions`` replaces other functions of the reference while this
+    mistake is tried (a backward pass that relies on its own forward's cache).
+    """
 
     def wrap(fn: Callable[..., Any]) -> Mistake:
-        return Mistake(id, function, name, " ".join(explanation.split()), fn)
+        return Mistake(id, function, name, " ".join(explanation.split()), fn, dict(companions or {}))
 
     return wrap
 
@@ -80,16 +87,20 @@ def same_outcome(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
             and all(same_values(a.mutated[k], b.mutated[k], tol) for k in a.mutated))
 
 
-def match(mistakes: Iterable[Mistake], function: str, failing: list[Instance],
-          student: Callable[[Instance], Outcome], tol: Tolerance, keep: tuple[int, ...] = ()) -> Mistake | None:
-    """The first catalogued mistake that reproduces the student's outcome on every failing instance."""
+def match(mistakes: Iterable[Mistake], question: Any, failing: list[Instance],
+          student: Callable[[Instance], Outcome], reference: dict[str, Callable[..., Any]]) -> Mistake | None:
+    """The first catalogued mistake that reproduces the student's outcome on every failing instance.
+
+    The mistake runs in place of the question's function, beside the
+    reference's other functions (and the mistake's companions).
+    """
     if not failing:
         return None
     for m in mistakes:
-        if m.function != function:
+        if m.function != question.function:
             continue
-        target = LocalTarget({function: m.implementation})
-        if all(same_outcome(target.call(function, list(i.args), i.kwargs, keep), student(i), tol)
+        target = LocalTarget({**reference, **m.companions, m.function: m.implementation})
+        if all(same_outcome(question.invoke(target, list(i.args), i.kwargs), student(i), question.tolerance)
                for i in failing):
             return m
     return None

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 
@@ -120,7 +121,7 @@ class _Memo:
     def student(self, inst: Instance) -> Outcome:
         k = _key(inst)
         if k not in self.calls:
-            self.calls[k] = self.target.call(self.q.function, list(inst.args), inst.kwargs, self.q.keep)
+            self.calls[k] = self.q.invoke(self.target, list(inst.args), inst.kwargs)
         return self.calls[k]
 
     def truth(self, inst: Instance) -> Any:
@@ -132,7 +133,7 @@ class _Memo:
     def reference(self, ref: Target, inst: Instance) -> Outcome:
         k = _key(inst)
         if k not in self.refs:
-            self.refs[k] = ref.call(self.q.function, list(inst.args), inst.kwargs, self.q.keep)
+            self.refs[k] = self.q.invoke(ref, list(inst.args), inst.kwargs)
         return self.refs[k]
 
 
@@ -198,7 +199,7 @@ def _judged(memo: _Memo, judge: Callable[[Instance, Outcome], str | None]) -> Ca
     return run
 
 
-def grade_question(question: Question, target: Target, solutions: Solutions | None,
+def grade_question(question: Question, target: Target | None, solutions: Solutions | None,
                    status: str, examples: int | None = None) -> list[CheckResult]:
     """All checks of one function."""
     checks = ["derivative"] + (["reference"] if solutions else []) + ["contract"]
@@ -207,7 +208,8 @@ def grade_question(question: Question, target: Target, solutions: Solutions | No
     behaviours = [CheckResult(question.function, b.name, b.points, False) for b in question.behaviours]
     if status != "function":
         message = (f"no function named {question.function} was found in the submission"
-                   if status == "missing" else f"{question.function} is {status}")
+                   if status == "missing" else status if status.startswith("not graded")
+                   else f"{question.function} is {status}")
         for r in results + behaviours:
             r.message = message
         return results + behaviours
@@ -220,7 +222,7 @@ def grade_question(question: Question, target: Target, solutions: Solutions | No
                                                   "the derivative of the forward pass"),
         "contract": lambda i, o: contract_problem(
             memo.truth(i), o, question, i,
-            lambda args: target.call(question.function, args, i.kwargs, question.keep)),
+            lambda args: question.invoke(target, args, i.kwargs)),
     }
     if solutions:
         judges["reference"] = lambda i, o: _against_reference(memo, solutions, question, i, o)
@@ -249,8 +251,8 @@ def grade_question(question: Question, target: Target, solutions: Solutions | No
 
     if solutions and failing:
         student_outcome = memo.student
-        m = match(solutions.mistakes, question.function, failing[:KEEP_FAILURES * 2], student_outcome, tol,
-                  question.keep)
+        m = match(solutions.mistakes, question, failing[:KEEP_FAILURES * 2], student_outcome,
+                  solutions.reference.functions)
         for r in results:
             if not r.passed:
                 r.misconception = m

@@ -9,8 +9,9 @@ in a worker, comparing, shrinking, diagnosing, scoring) is shared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -68,6 +69,8 @@ class Question:
         Batch-row independence, where the contract has batch rows.
     keep
         Positions of a returned tuple that stay opaque in the worker (caches).
+    call
+        A custom call sequence (see :meth:`invoke`).
     """
 
     function: str
@@ -82,7 +85,18 @@ class Question:
     tolerance: Tolerance = COMPLEX_STEP_TOL
     examples: int = 60
     behaviours: tuple[Behaviour, ...] = ()
-    call: Callable[[Any, Instance], Any] | None = None  # custom call sequence (cache assignment)
+    call: Callable[[Any, list[Any], dict[str, Any]], Any] | None = None
+
+    def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
+        """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`.
+
+        A question whose function needs other calls first (a backward
+        function needs the cache its forward function made) sets ``call``:
+        ``call(target, args, kwargs) -> Outcome``.
+        """
+        if self.call is not None:
+            return self.call(target, list(args), dict(kwargs or {}))
+        return target.call(self.function, list(args), kwargs or {}, self.keep)
 
 
 @dataclass(frozen=True)

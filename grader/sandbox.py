@@ -30,7 +30,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def _worker_env(home: str) -> dict[str, str]:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def bwrap_works() -> bool:
     """Whether bubblewrap is installed and can start numpy here (probed once)."""
     if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:

@@ -9,8 +9,9 @@ from the same wire format, so every check judges them alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,6 +35,11 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def describe_failure(self) -> str:
+        """What went wrong, for feedback (the student's traceback included)."""
+        text = self.error if self.fatal else f"raised {self.error}"
+        return text + (f"\n{self.traceback.rstrip()}" if self.traceback else "")
 
 
 def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray]) -> Outcome:

@@ -57,7 +57,7 @@ def answer_problem(expected: Any, out: Outcome, parts: tuple[str, ...], axes: di
                    tol: Tolerance, against: str) -> str | None:
     """``None`` if ``out`` matches ``expected``; otherwise what is wrong and where."""
     if not out.ok:
-        return f"raised {out.error}" + (f"\n{out.traceback.rstrip()}" if out.traceback else "")
+        return out.describe_failure()
     problem = structure_problem(expected, out.value, parts)
     if problem:
         return problem

@@ -7,7 +7,8 @@ state); batch rows independent where the contract has batch rows.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def contract_problem(expected: Any, out: Outcome, question: Question, instance: 
                      call: Callable[[list[Any]], Outcome]) -> str | None:
     """``None`` if the call kept the contract; otherwise which rule it broke."""
     if not out.ok:
-        return f"raised {out.error}" + (f"\n{out.traceback.rstrip()}" if out.traceback else "")
+        return out.describe_failure()
     problem = structure_problem(expected, out.value, question.parts) or _strict_types(expected, out, question)
     if problem:
         return problem

@@ -17,7 +17,8 @@ def plus_for_times(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, la
     return (future_layer_1_delta @ synapse_h.T + layer_2_delta @ synapse_1.T) + layer_1 * (1 - layer_1)
 
 
-@mistake("trask-sigmoid-of-output", "sigmoid_output_to_derivative", "the derivative applied to the pre-activation formula",
+@mistake("trask-sigmoid-of-output", "sigmoid_output_to_derivative",
+         "the derivative applied to the pre-activation formula",
          """sigmoid_output_to_derivative receives the sigmoid's *output* s = sigmoid(z), and the derivative is
          s * (1 - s). Applying sigmoid again, sigmoid(s) * (1 - sigmoid(s)), treats the output as if it were the
          pre-activation z.""")

@@ -1,0 +1,130 @@
+"""Write grading results: Gradescope ``results.json``, ``grades.csv``, terminal text.
+
+The JSON of a submission is a pure function of its grade, apart from
+``execution_time``: grading twice gives the same file otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from grader.grading import CheckResult, Grade
+from grader.questions import Assignment
+
+FORMAT = "bptt-grader/1"
+
+
+def test_output(check: CheckResult) -> str:
+    """What a student reads for one check."""
+    if check.passed:
+        return "passed"
+    text = check.message or "failed"
+    m = check.misconception
+    if m is not None:
+        text += f"\n\nThis looks like a known mistake: {m.name}.\n{m.explanation}"
+    return text
+
+
+def results_json(grade: Grade, assignment: Assignment) -> dict[str, Any]:
+    """The grade in Gradescope's ``results.json`` form (plus a ``function`` key per test)."""
+    tests = []
+    for c in grade.checks:
+        test: dict[str, Any] = {
+            "name": c.name,
+            "function": c.function,
+            "check": c.check,
+            "score": round(c.score, 6),
+            "max_score": round(c.max_score, 6),
+            "status": "passed" if c.passed else "failed",
+            "output": test_output(c),
+        }
+        if not c.passed:
+            test["extra_data"] = {"misconception": c.misconception.id if c.misconception else None}
+        tests.append(test)
+    lines = [f"{assignment.title}: {grade.score:g} / {grade.max_score:g}"]
+    if grade.problems:
+        lines.append("Problems while reading or running the submission:")
+        lines += [f"  - {p}" for p in grade.problems]
+    return {
+        "score": round(grade.score, 6),
+        "max_score": round(grade.max_score, 6),
+        "output": "\n".join(lines),
+        "tests": tests,
+        "execution_time": round(grade.seconds, 3),
+        "extra_data": {"format": FORMAT, "assignment": assignment.name, "submission": grade.submission,
+                       "problems": grade.problems},
+    }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either absent or complete, even if the grader is killed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(grade: Grade, assignment: Assignment, path: Path) -> dict[str, Any]:
+    data = results_json(grade, assignment)
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return data
+
+
+def read_results(path: Path) -> dict[str, Any] | None:
+    """A results file written by this grader, or ``None`` if absent or incomplete."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("extra_data", {}).get("format") != FORMAT:
+        return None
+    return data
+
+
+def write_grades_csv(rows: Iterable[dict[str, Any]], assignment: Assignment, path: Path) -> None:
+    """A row per submission, a column per function (its points), then the total."""
+    functions = [q.function for q in assignment.questions]
+    lines = []
+    for data in sorted(rows, key=lambda d: d["extra_data"]["submission"]):
+        per: dict[str, float] = dict.fromkeys(functions, 0.0)
+        for t in data["tests"]:
+            per[t["function"]] = per.get(t["function"], 0.0) + t["score"]
+        lines.append([data["extra_data"]["submission"], *(f"{per[f]:g}" for f in functions),
+                      f"{data['score']:g}", f"{data['max_score']:g}"])
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", *functions, "score", "max_score"])
+        writer.writerows(lines)
+    os.replace(tmp, path)
+
+
+def text_report(grade: Grade, assignment: Assignment, show_points: bool = True) -> str:
+    """Plain-text feedback for a terminal or a notebook."""
+    out = []
+    head = f"{assignment.name}: {grade.submission}" if grade.submission else assignment.name
+    if show_points:
+        head += f"  {grade.score:g} / {grade.max_score:g}"
+    out.append(head)
+    for p in grade.problems:
+        out.append(f"  ! {p}")
+    for c in grade.checks:
+        mark = "PASS" if c.passed else "FAIL"
+        pts = f"  [{c.score:g}/{c.max_score:g}]" if show_points else ""
+        out.append(f"  {mark}  {c.name}{pts}")
+        if not c.passed:
+            out.extend("        " + line for line in test_output(c).splitlines())
+    return "\n".join(out)
