@@ -81,7 +81,9 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
             if v.ndim > MAX_ARRAY_DIMS:
                 return {"__unsupported__": f"ndarray with {v.ndim} dimensions",
                         "reason": "too many dimensions"}
-            base = np.ascontiguousarray(np.asarray(v).view(np.ndarray))
+            base = np.asarray(v).view(np.ndarray)
+            if not base.flags.c_contiguous:  # ascontiguousarray would turn a 0-d array into 1-d
+                base = base.copy(order="C")
             buffers.append(base)
             out = {"__array__": len(buffers) - 1, "dtype": base.dtype.name,
                    "shape": list(base.shape)}
@@ -160,7 +162,8 @@ def write_message(stream: BinaryIO, header: dict[str, Any], buffers: list[np.nda
     stream.write(_LEN.pack(len(raw)))
     stream.write(raw)
     for b in buffers:
-        stream.write(memoryview(b).cast("B"))
+        if b.nbytes:  # memoryview cannot cast an empty multi-dimensional view
+            stream.write(memoryview(b).cast("B"))
     stream.flush()
 
 

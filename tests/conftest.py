@@ -1,0 +1,36 @@
+"""Shared fixtures: the repository's solutions, and Hypothesis settings for the grader's own tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+
+# The grader's own property tests: reproducible, no example database written.
+settings.register_profile("grader-tests", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("grader-tests")
+
+
+@pytest.fixture(scope="session")
+def solutions_dir() -> Path:
+    return SOLUTIONS
+
+
+@pytest.fixture(scope="session")
+def load():
+    """Load an assignment's solutions (reference target and catalogue), cached per session."""
+    from grader.oracles.reference import load_solutions
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = load_solutions(name, SOLUTIONS)
+        return cache[name]
+
+    return get
