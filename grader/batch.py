@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import report
+from grader import report, report_html
 from grader.assignments import get
 from grader.grading import Grade, grade, grade_question
 from grader.notebook import SubmissionError, read_submission
@@ -71,7 +71,10 @@ def grade_file(job: Job, path: Path, name: str) -> Grade:
 
 def _grade_and_write(job: Job, path: Path, name: str, out: Path) -> dict[str, Any]:
     result = grade_file(job, path, name)
-    return report.write_results(result, get(job.assignment), out / f"{name}.json")
+    assignment = get(job.assignment)
+    report_html.write_html(result, assignment, out / f"{name}.html")
+    # the JSON last: its presence is what --resume takes as "graded"
+    return report.write_results(result, assignment, out / f"{name}.json")
 
 
 def result_names(paths: list[Path]) -> dict[Path, str]:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 
 from grader import wire
 from grader.diagnose import Mistake, describe, match
@@ -64,6 +64,8 @@ class CheckResult:
     message: str = ""
     instance: Instance | None = None  # the smallest failing instance
     misconception: Mistake | None = None
+    expected: Any = None  # the true answer on the smallest failing instance (for plots)
+    got: Any = None  # the student's answer there
 
     @property
     def score(self) -> float:
@@ -174,6 +176,31 @@ def search(strategy: Any, judge: Callable[[Instance], str | None], examples: int
     return None
 
 
+def _size(instance: Instance) -> int:
+    return sum(v for v in instance.sizes.values() if isinstance(v, int))
+
+
+def find_larger(strategy: Any, judge: Callable[[Instance], str | None], min_size: int,
+                examples: int = 40) -> Instance | None:
+    """A failing instance of at least ``min_size`` (summed sizes), without shrinking, or None."""
+    found: list[Instance] = []
+
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, phases=(Phase.generate,))
+    @given(strategy)
+    def probe(instance: Instance) -> None:
+        assume(_size(instance) >= min_size)
+        if judge(instance) is not None:
+            found.append(instance)
+            raise _Failed
+
+    try:
+        probe()
+    except (_Failed, _Stop):
+        pass
+    return found[0] if found else None
+
+
 def search_again(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
                  generated: list[Instance]) -> tuple[Instance, str, list[Instance]] | None:
     """Judge already generated instances first; search (and shrink) only when one of them fails."""
@@ -242,6 +269,22 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
         r.instance = smallest
         r.message = (f"{question.function} fails on this instance (the smallest found):\n"
                      f"{describe(smallest, question.signature)}\n{message}")
+        # The smallest instance says *what* is wrong; the first failure found, usually larger,
+        # says *where* (in time, in which rows): shrinking to T = 1 hides "only t = 0 is wrong".
+        shown = smallest
+        larger = None if memo.student(smallest).fatal or r.check == "contract" else \
+            find_larger(question.instances(), judge, _size(smallest) + 4)
+        if larger is not None:
+            more = judges[r.check](larger, memo.student(larger))
+            if more:
+                sizes = ", ".join(f"{k} = {v}" for k, v in larger.sizes.items())
+                r.message += f"\n\nOn a larger failing instance ({sizes}):\n{more}"
+                shown = larger
+        out = memo.student(shown)
+        if out.ok and r.check in ("derivative", "reference"):
+            r.got = out.value
+            r.expected = (memo.truth(shown) if r.check == "derivative"
+                          else memo.reference(solutions.reference, shown).value)
         failing.extend(seen)
         if memo.student(smallest).fatal:  # nothing more can be learnt from a function that hangs
             for other in results:

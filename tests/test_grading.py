@@ -1,0 +1,126 @@
+"""Grading end to end: scores, zeros for exactly what is broken, reproducibility, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+
+BUGGY = '''
+import numpy as np
+
+def delta_o(o, y):
+    d = o                      # aliasing: changes o
+    d[np.arange(len(y)), y] -= 1.0
+    return d
+
+def delta_t(V, delta_o_t, s_t):
+    return V.T @ delta_o_t      # (1 - s_t**2) missing
+
+def delta_t_prev(W, delta_t, s_prev):
+    return W.T @ delta_t * (1 - s_prev**2)
+
+# bptt is missing
+'''
+
+
+def _grade(tmp_path: Path, name: str, source: str, solutions: Path, *extra: str) -> dict:
+    sub = tmp_path / f"{name}.py"
+    sub.write_text(source)
+    out = tmp_path / "out"
+    code = cli.main(["grade", "britz", str(sub), "--out", str(out), "--solutions", str(solutions),
+                     "--jobs", "1", "--examples", "20", *extra])
+    assert code == 0
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def test_each_function_scored_on_its_own(tmp_path, solutions_dir):
+    data = _grade(tmp_path, "buggy", BUGGY, solutions_dir)
+    per = {}
+    for t in data["tests"]:
+        per.setdefault(t["function"], []).append(t)
+    score = {f: sum(t["score"] for t in ts) for f, ts in per.items()}
+    assert score == {"delta_o": 0.75, "delta_t": 0.25, "delta_t_prev": 1.0, "bptt": 0.0}
+    assert data["score"] == 2.0 and data["max_score"] == 7.0
+    by_name = {t["name"]: t for t in data["tests"]}
+    assert by_name["delta_o: contract"]["extra_data"]["misconception"] == "britz-delta-o-aliasing"
+    assert by_name["delta_t: derivative"]["extra_data"]["misconception"] == "britz-missing-tanh-derivative"
+    assert "no function named bptt" in by_name["bptt: derivative"]["output"]
+    for t in data["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output", "function"}
+        assert t["status"] in ("passed", "failed")
+    csv = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    assert csv[0] == "submission,delta_o,delta_t,delta_t_prev,bptt,score,max_score"
+    assert csv[1] == "buggy,0.75,0.25,1,0,2,7"
+
+
+def test_grading_is_reproducible_across_processes(tmp_path, solutions_dir):
+    sub = tmp_path / "buggy.py"
+    sub.write_text(BUGGY)
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-m", "grader", "grade", "britz", str(sub), "--out", str(out),
+                        "--solutions", str(solutions_dir), "--jobs", "1", "--examples", "20"],
+                       check=True, env=env, capture_output=True)
+        data = json.loads((out / "buggy.json").read_text())
+        data.pop("execution_time")
+        outputs.append(data)
+    assert outputs[0] == outputs[1]
+
+
+def test_unreadable_submission_gets_zero_with_the_reason(tmp_path, solutions_dir):
+    sub = tmp_path / "broken.ipynb"
+    sub.write_text("{ not json")
+    out = tmp_path / "out"
+    assert cli.main(["grade", "britz", str(sub), "--out", str(out), "--solutions", str(solutions_dir)]) == 0
+    data = json.loads((out / "broken.json").read_text())
+    assert data["score"] == 0 and data["max_score"] == 7
+    assert "not valid JSON" in data["output"] and "not valid JSON" in data["tests"][0]["output"]
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["grade", "nosuch", "x.py", "--out", "o"], 2),       # argparse refuses the name
+    (["grade", "britz", "x.py", "--out", "o", "--solutions", "/nonexistent"], 2),
+    (["validate", "nosuch"], 2),
+])
+def test_cannot_grade_at_all_exits_non_zero(argv, code, capsys):
+    try:
+        assert cli.main(argv) == code
+    except SystemExit as e:
+        assert e.code == code
+
+
+def test_check_command_without_solutions(tmp_path, solutions_dir, capsys):
+    good = tmp_path / "good.py"
+    good.write_text((solutions_dir / "britz" / "reference.py").read_text())
+    assert cli.main(["check", "britz", str(good), "--examples", "15"]) == 0
+    bad = tmp_path / "bad.py"
+    bad.write_text(BUGGY)
+    assert cli.main(["check", "britz", str(bad), "--examples", "15"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL  delta_t: derivative" in text and "reference" not in text.split("FAIL  delta_t")[1][:40]
+    assert "known mistake" not in text  # no catalogue without solutions
+
+
+def test_in_notebook_check(load):
+    from grader import check
+
+    funcs = load("britz").reference.functions
+    report = check("britz", funcs["delta_t"], examples=10, quiet=True)
+    assert report.passed and bool(report)
+    report = check("britz", {"delta_t": lambda V, d, s: V.T @ d}, examples=10, quiet=True)
+    assert not report.passed and "FAIL" in report.text
+    with pytest.raises(ValueError, match="not a function of britz"):
+        check("britz", print)
+
+
+def test_validate_command_passes_on_the_shipped_solutions(solutions_dir):
+    assert cli.main(["validate", "britz", "trask", "--solutions", str(solutions_dir), "--examples", "30"]) == 0
