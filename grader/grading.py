@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+from hypothesis.errors import Unsatisfiable
 
 from grader import wire
 from grader.diagnose import Mistake, describe, match
@@ -196,7 +197,7 @@ def find_larger(strategy: Any, judge: Callable[[Instance], str | None], min_size
 
     try:
         probe()
-    except (_Failed, _Stop):
+    except (_Failed, _Stop, Unsatisfiable):  # Unsatisfiable: no instance that large exists
         pass
     return found[0] if found else None
 
