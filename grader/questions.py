@@ -83,7 +83,7 @@ class Question:
     rows: Rows | None = None
     keep: tuple[int, ...] = ()
     tolerance: Tolerance = COMPLEX_STEP_TOL
-    examples: int = 60
+    examples: int = 40
     behaviours: tuple[Behaviour, ...] = ()
     call: Callable[[Any, list[Any], dict[str, Any]], Any] | None = None
 

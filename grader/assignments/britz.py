@@ -127,6 +127,6 @@ ASSIGNMENT = Assignment(
         Question("bptt", 4, ("x", "y", "U", "V", "W", "bptt_truncate"), _sequences, _bptt_truth,
                  parts=("dLdU", "dLdV", "dLdW"),
                  axes={"dLdU": ("unit", "word"), "dLdV": ("word", "unit"), "dLdW": ("unit", "from unit")},
-                 examples=50),
+                 examples=40),
     ),
 )

@@ -175,7 +175,7 @@ ASSIGNMENT = Assignment(
                  _updates_truth, parts=("synapse_0_update", "synapse_1_update", "synapse_h_update"),
                  axes={"synapse_0_update": ("input", "hidden"), "synapse_1_update": ("hidden", "output"),
                        "synapse_h_update": ("from", "to")},
-                 rows=Rows({0: 1, 1: 1}, summed=True), examples=50,
+                 rows=Rows({0: 1, 1: 1}, summed=True), examples=40,
                  behaviours=(Behaviour("learns 8-bit binary addition", 2, learns_binary_addition),)),
     ),
 )
