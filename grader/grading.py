@@ -301,8 +301,12 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
             if not r.passed:
                 r.misconception = m
 
+    hung = next((r for r in results if r.instance is not None and memo.student(r.instance).fatal), None)
     for r, b in zip(behaviours, question.behaviours):
-        r.passed, r.message = b.run(target)
+        if hung is not None:  # each call would hang again: not worth minutes of deadlines
+            r.message = hung.message
+        else:
+            r.passed, r.message = b.run(target)
     diagnosis = next((r.misconception for r in results if r.misconception), None)
     for r in behaviours:
         if not r.passed:
