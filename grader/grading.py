@@ -273,8 +273,8 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
         # The smallest instance says *what* is wrong; the first failure found, usually larger,
         # says *where* (in time, in which rows): shrinking to T = 1 hides "only t = 0 is wrong".
         shown = smallest
-        larger = None if memo.student(smallest).fatal or r.check == "contract" else \
-            find_larger(question.instances(), judge, _size(smallest) + 4)
+        wrong_values = memo.student(smallest).ok and r.check != "contract"  # not an exception or a hang
+        larger = find_larger(question.instances(), judge, _size(smallest) + 4) if wrong_values else None
         if larger is not None:
             more = judges[r.check](larger, memo.student(larger))
             if more:
