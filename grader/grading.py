@@ -31,7 +31,7 @@ from hypothesis.errors import Unsatisfiable
 
 from grader import wire
 from grader.diagnose import Mistake, describe, match
-from grader.oracles.compare import answer_problem
+from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem
 from grader.oracles.reference import Solutions
 from grader.questions import Assignment, Question
@@ -283,9 +283,10 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
                 shown = larger
         out = memo.student(shown)
         if out.ok and r.check in ("derivative", "reference"):
-            r.got = out.value
-            r.expected = (memo.truth(shown) if r.check == "derivative"
-                          else memo.reference(solutions.reference, shown).value)
+            expected = (memo.truth(shown) if r.check == "derivative"
+                        else memo.reference(solutions.reference, shown).value)
+            if structure_problem(expected, out.value, question.parts) is None:  # comparable: worth a plot
+                r.expected, r.got = expected, out.value
         failing.extend(seen)
         if memo.student(smallest).fatal:  # nothing more can be learnt from a function that hangs
             for other in results:

@@ -41,8 +41,9 @@ def _error_plot(check: CheckResult, axes: dict[str, tuple[str, ...]], parts: tup
         axis = names.index("t") if "t" in names else 0
         label = names[axis] if len(names) == e.ndim else f"axis {axis}"
         with np.errstate(all="ignore"):
-            err = np.abs(g - e)
-            per = np.nanmax(np.moveaxis(err, axis, 0).reshape(e.shape[axis], -1), axis=1)
+            err = np.where(np.isfinite(g), np.abs(g - e), np.inf)  # NaN or inf answers: an infinite error
+            per = np.max(np.moveaxis(err, axis, 0).reshape(e.shape[axis], -1), axis=1)
+        per = np.where(np.isfinite(per), per, np.nanmax(np.where(np.isfinite(per), per, np.nan), initial=1.0) * 2)
         pairs.append((name or check.function, label, per))
     if not pairs:
         return None

@@ -29,6 +29,7 @@ from grader import wire
 
 MAX_OUTPUT_CHARS = 4000
 _shares_memory = np.shares_memory  # taken before student code can patch numpy
+_real_exit = os._exit  # taken before _install_guards turns it into an exception
 
 
 class StudentExit(Exception):
@@ -191,6 +192,13 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
     sys.modules["__main__"] = module
     namespace = module.__dict__
     handles = Handles()
+    me = os.getpid()
+
+    def only_the_worker_answers() -> None:
+        # A process forked by student code returns here too: it must never write to the channel.
+        if os.getpid() != me:
+            _real_exit(0)
+
     while True:
         try:
             header, buffers = wire.read_message(requests)
@@ -211,6 +219,7 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             finally:
                 sys.stdout, sys.stderr = saved
             reply["stdout"] = out.text()
+            only_the_worker_answers()
             wire.write_message(replies, reply)
         elif op == "names":
             kinds = {}
@@ -228,6 +237,7 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
                 continue
             reply, out_buffers = invoke(fn, payload["args"], payload.get("kwargs", {}),
                                         header.get("keep", []), handles)
+            only_the_worker_answers()
             wire.write_message(replies, reply, out_buffers)
         elif op == "release":
             for i in header.get("handles", []):
@@ -242,9 +252,13 @@ def main() -> None:
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
+    # From here on the worker is up: fd-level writes (os.write(1, ...), a child process's output)
+    # go nowhere, so no amount of output can fill a disk or block a pipe. Python-level prints are
+    # captured per call (CappedText); start-up errors before this point reach the grader's log.
     os.dup2(devnull, 0)
-    os.dup2(2, 1)  # stray fd-level writes land in the grader's size-limited log
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full log fails writes, not the worker
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a student's file at the size limit fails writes, not the worker
     sys.stdin = open(os.devnull)  # noqa: SIM115
     import grader
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SOLUTIONS
 
 from grader.assignments import NAMES
 from grader.batch import Job, run_batch
-
-from conftest import SOLUTIONS
 
 ASSIGNMENTS = [a for a in NAMES if (SOLUTIONS / "examples" / a / "EXPECTED.json").is_file()]
 

@@ -8,10 +8,9 @@ import io
 
 import nbformat
 import pytest
+from conftest import ROOT
 
 from grader.assignments import NAMES, get
-
-from conftest import ROOT
 
 NOTEBOOKS = [a for a in NAMES if (ROOT / "assignments" / a / f"{a}.ipynb").is_file()]
 
