@@ -204,7 +204,12 @@ def find_larger(strategy: Any, judge: Callable[[Instance], str | None], min_size
 
 def search_again(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
                  generated: list[Instance]) -> tuple[Instance, str, list[Instance]] | None:
-    """Judge already generated instances first; search (and shrink) only when one of them fails."""
+    """Judge already generated instances first; search (and shrink) only when one of them fails.
+
+    When the first search stopped early (at a failure), there are too few of them: search afresh.
+    """
+    if len(generated) < examples:
+        return search(strategy, judge, examples)
     for inst in generated:
         message = judge(inst)
         if message is not None:

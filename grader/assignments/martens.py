@@ -1,0 +1,65 @@
+"""martens: matrix-form BPTT, time as columns (Martens' Hessian-free RNN equations).
+
+``X (n_in, T)``, ``H (n_hid, T)`` holds ``h_1..h_T``; the graded function gets the
+upstream gradient ``dY`` of the output pre-activations and returns the
+gradient of ``sum_i <dY[:, i], s_i>`` with respect to every parameter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader import strategies as gs
+from grader.oracles.derivative import complex_step_gradient, mv
+from grader.questions import Assignment, Question
+from grader.strategies import Instance
+
+PARAMS = ("Whx", "Whh", "Wyh", "bh", "by")
+
+
+def hidden(X: np.ndarray, h0: np.ndarray, Whx: np.ndarray, Whh: np.ndarray, bh: np.ndarray) -> np.ndarray:
+    """``h_1..h_T`` as columns ``(..., n_hid, T)``; parameters may carry leading perturbation axes."""
+    h, out = h0, []
+    for i in range(X.shape[1]):
+        h = np.tanh(mv(Whx, X[:, i]) + mv(Whh, h) + bh)
+        out.append(h)
+    return np.stack(out, axis=-1)
+
+
+def linear_loss(X: np.ndarray, h0: np.ndarray, dY: np.ndarray, Whx: np.ndarray, Whh: np.ndarray,
+                Wyh: np.ndarray, bh: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """``sum_i <dY[:, i], s_i>`` with ``s_i = Wyh h_i + by``."""
+    S = Wyh @ hidden(X, h0, Whx, Whh, bh) + by[..., None]
+    return (S * dY).reshape(S.shape[:-2] + (-1,)).sum(axis=-1)
+
+
+@st.composite
+def _instances(draw: st.DrawFn) -> Instance:
+    T, n_hid = draw(gs.sizes()), draw(st.integers(1, gs.MAX_H))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s = draw(gs.scale())
+    p = {"Whx": draw(gs.array((n_hid, n_in), s)), "Whh": draw(gs.array((n_hid, n_hid), s)),
+         "Wyh": draw(gs.array((n_out, n_hid), s)), "bh": draw(gs.array((n_hid,), s)), "by": draw(gs.array((n_out,)))}
+    X, h0, dY = draw(gs.array((n_in, T))), draw(gs.array((n_hid,), 0.9)), draw(gs.array((n_out, T)))
+    H = hidden(X, h0, p["Whx"], p["Whh"], p["bh"])
+    return Instance(args=(X, H, h0, dY, p["Whh"], p["Wyh"]),
+                    sizes={"T": T, "n_hid": n_hid, "n_in": n_in, "n_out": n_out}, context=p)
+
+
+def _truth(inst: Instance) -> dict:
+    X, _, h0, dY, _, _ = inst.args
+    g = complex_step_gradient(lambda p: linear_loss(X, h0, dY, **p), inst.context, PARAMS)
+    return {k: g[k] for k in PARAMS}
+
+
+ASSIGNMENT = Assignment(
+    name="martens",
+    title="Matrix-form BPTT, time as columns (Martens)",
+    source="seed 002: how step i's error depends on earlier steps, in matrix form",
+    questions=(
+        Question("bptt_matrix", 4, ("X", "H", "h0", "dY", "Whh", "Wyh"), _instances, _truth, parts=PARAMS,
+                 axes={"Whx": ("unit", "input"), "Whh": ("unit", "from unit"), "Wyh": ("output", "unit"),
+                       "bh": ("unit",), "by": ("output",)}),
+    ),
+)
