@@ -158,10 +158,10 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
 
     mutated = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if not _same(a, b)}
     mutated.update({k: v for k, v in kwargs.items() if not _same(v, kw_before[k])})
+    if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
+        value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
     aliased = sorted({i for i, arg in enumerate(args) for a in _arrays(arg)
                       for o in _arrays(value) if _shares_memory(a, o)})
-    if keep and isinstance(value, tuple):
-        value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
     try:
         tree, buffers = wire.encode({"value": value, "mutated": mutated})
     except Exception as exc:  # a hostile __array__ or __len__ can raise anywhere
