@@ -71,6 +71,8 @@ class Question:
         Positions of a returned tuple that stay opaque in the worker (caches).
     call
         A custom call sequence (see :meth:`invoke`).
+    needs
+        Other functions of the student's that ``call`` uses.
     """
 
     function: str
@@ -86,6 +88,7 @@ class Question:
     examples: int = 40
     behaviours: tuple[Behaviour, ...] = ()
     call: Callable[[Any, list[Any], dict[str, Any]], Any] | None = None
+    needs: tuple[str, ...] = ()  # other student functions ``call`` uses (a backward needs its forward)
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
         """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`.

@@ -8,6 +8,7 @@ mathematics says.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -69,7 +70,17 @@ def check(assignment: str, *functions: Any, examples: int | None = None, quiet: 
     found = _collect(assignment, functions)
     if not found:
         raise ValueError(f"none of the functions of {assignment} were given")
-    result = grade(get(assignment), LocalTarget(found, capture=True), None, examples=examples, only=list(found))
+    # A backward function is checked through the forward that makes its cache: take that forward
+    # from the caller's namespace when it was not passed too.
+    caller = inspect.currentframe().f_back
+    caller = caller.f_back if caller is not None and caller.f_globals.get("__name__") == "grader" else caller
+    available = dict(found)
+    for q in get(assignment).questions:
+        for need in q.needs if q.function in found else ():
+            if need not in available and caller is not None and callable(caller.f_globals.get(need)):
+                available[need] = caller.f_globals[need]
+    result = grade(get(assignment), LocalTarget(available, capture=True), None, examples=examples,
+                   only=list(found))
     report = CheckReport(result, text_report(result, get(assignment), show_points=False))
     if not quiet:
         print(report.text)

@@ -82,6 +82,8 @@ class LocalTarget:
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
+        if not callable(self.functions.get(name)):
+            return Outcome(error=f"no function named {name} is defined")
         # Through the wire format and back, so values are normalised exactly as a worker's are.
         tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
         payload = wire.decode(tree, [b.copy() for b in buffers])

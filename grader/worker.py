@@ -230,6 +230,10 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             wire.write_message(replies, {"ok": True, "names": kinds})
         elif op == "call":
             fn = namespace.get(header["name"])
+            if not callable(fn):
+                wire.write_message(replies, {"ok": False, "error": f"no function named {header['name']} is defined",
+                                             "traceback": ""})
+                continue
             try:
                 payload = wire.decode(header["args"], buffers)
             except wire.WireError as e:

@@ -192,7 +192,7 @@ ASSIGNMENT = Assignment(
         Question("rnn_step_forward", 1, STEP, _step, _step_truth, axes={"": ("n", "unit")},
                  rows=Rows({0: 0, 1: 0}), call=_forward_value("rnn_step_forward")),
         Question("rnn_step_backward", 2, (*STEP, "dnext_h"), _step_backward, _step_vjp,
-                 parts=("dx", "dprev_h", "dWx", "dWh", "db"), call=_backward("rnn_step_forward", "rnn_step_backward"),
+                 parts=("dx", "dprev_h", "dWx", "dWh", "db"), call=_backward("rnn_step_forward", "rnn_step_backward"), needs=("rnn_step_forward",),
                  axes={"dx": ("n", "input"), "dprev_h": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
@@ -201,7 +201,7 @@ ASSIGNMENT = Assignment(
         Question("rnn_forward", 1, SEQUENCE, _sequence, _sequence_truth, axes={"": ("n", "t", "unit")},
                  rows=Rows({0: 0, 1: 0}), call=_forward_value("rnn_forward")),
         Question("rnn_backward", 4, (*SEQUENCE, "dh"), _sequence_backward, _sequence_vjp,
-                 parts=("dx", "dh0", "dWx", "dWh", "db"), call=_backward("rnn_forward", "rnn_backward"),
+                 parts=("dx", "dh0", "dWx", "dWh", "db"), call=_backward("rnn_forward", "rnn_backward"), needs=("rnn_forward",),
                  axes={"dx": ("n", "t", "input"), "dh0": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
