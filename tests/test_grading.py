@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader import cli
+from grader.assignments import NAMES
+from grader.validate import validate
 
 BUGGY = '''
 import numpy as np
@@ -122,5 +124,24 @@ def test_in_notebook_check(load):
         check("britz", print)
 
 
-def test_validate_command_passes_on_the_shipped_solutions(solutions_dir):
-    assert cli.main(["validate", "britz", "trask", "--solutions", str(solutions_dir), "--examples", "30"]) == 0
+@pytest.mark.parametrize("assignment", NAMES)
+def test_validate_passes_on_the_shipped_solutions(assignment, load):
+    """The reference earns full marks; every catalogued mistake (at least 8) fails and is named."""
+    findings = validate(assignment, load(assignment), examples=20)
+    assert all(f.ok for f in findings), [f for f in findings if not f.ok]
+    assert len(findings) >= 9
+
+
+def test_validate_command_fails_when_a_mistake_is_not_caught(tmp_path, solutions_dir, capsys):
+    import shutil
+
+    shutil.copytree(solutions_dir / "britz", tmp_path / "britz")
+    with open(tmp_path / "britz" / "misconceptions.py", "a") as f:
+        f.write("""
+
+@mistake("britz-not-a-mistake", "delta_t", "a correct function", "It is right.")
+def not_a_mistake(V, delta_o_t, s_t):
+    return V.T @ delta_o_t * (1 - s_t**2)
+""")
+    assert cli.main(["validate", "britz", "--solutions", str(tmp_path), "--examples", "10"]) == 1
+    assert "passes every check" in capsys.readouterr().out
