@@ -47,6 +47,20 @@ _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.worker import 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def _find_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _find_prctl()
+
+
 class SandboxUnavailable(RuntimeError):
     """``--sandbox bwrap`` was asked for but bubblewrap cannot run here."""
 
@@ -207,6 +221,8 @@ class Worker:
             except (ValueError, OSError):
                 pass
         self.cgroup.enter()
+        if _PRCTL is not None:  # the worker dies with the grader, even if the grader is SIGKILLed
+            _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (bwrap adds --die-with-parent on top)
 
     def request(self, header: dict[str, Any], buffers: list[np.ndarray] = (), seconds: float = 10.0,
                 ) -> tuple[dict[str, Any], list[np.ndarray]]:

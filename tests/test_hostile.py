@@ -288,3 +288,36 @@ def test_sigkill_mid_batch_then_resume_loses_nothing_and_grades_nothing_twice(tm
     for name in after:
         json.loads((out / name).read_text())  # every result is complete JSON
     assert (out / "grades.csv").read_text().count("\n") == 7
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_killing_the_grader_kills_its_worker(tmp_path, mode):
+    script = tmp_path / "grader_side.py"
+    script.write_text(f'''
+import sys
+from pathlib import Path
+from grader.notebook import Cell, Submission
+from grader.sandbox import WorkerTarget
+t = WorkerTarget(Submission(Path("x.py"), [Cell("x.py", "def spin():\\n    while True:\\n        pass\\n")]),
+                 mode="{mode}")
+t.available(["spin"])
+print(t.worker.proc.pid, flush=True)
+t.call("spin", [])
+''')
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    worker_pid = int(proc.stdout.readline())
+    time.sleep(0.5)  # the worker is spinning now
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{worker_pid}/stat") as f:
+            if f.read().split(")")[-1].split()[0] == "Z":  # a zombie: dead, waiting for its reaper
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the worker outlived the grader")
