@@ -88,15 +88,16 @@ def _bwrap_command(scratch: Path, limits: Limits) -> list[str]:
              Path(numpy.__file__).resolve().parent.parent}
     roots = sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
     cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-           "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
+           "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+           "--proc", "/proc", "--dev", "/dev",
+           # the tmpfs first: a Python installed under /tmp (a CI virtualenv) is bound on top of it below
+           "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
+           "--size", str(limits.tmpfs_bytes), "--tmpfs", "/dev/shm"]
     for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/alternatives"):
         cmd += ["--ro-bind-try", system_dir, system_dir]
     for root in roots:
         cmd += ["--ro-bind", str(root), str(root)]
     cmd += ["--ro-bind", str(_PACKAGE_DIR), f"{_INNER_PACKAGE_ROOT}/grader",
-            "--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
-            "--size", str(limits.tmpfs_bytes), "--tmpfs", "/dev/shm",
             "--remount-ro", "/dev",
             "--bind", str(scratch), _INNER_SCRATCH, "--chdir", _INNER_SCRATCH]
     for key, value in _worker_env(_INNER_SCRATCH).items():
