@@ -116,7 +116,8 @@ def fmt_array(a: Any) -> str:
     if arr.dtype.kind not in "biufc":
         return repr(a)[:200]
     if arr.size <= SMALL_ARRAY:
-        text = np.array2string(arr, precision=4, suppress_small=False, separator=", ", max_line_width=100)
+        text = np.array2string(arr, separator=", ", max_line_width=100,
+                               formatter={"float_kind": lambda v: f"{v:.6g}"})
         return " ".join(text.split())
     with np.errstate(all="ignore"):
         return f"array of shape {arr.shape} (values from {np.nanmin(arr):.3g} to {np.nanmax(arr):.3g})"

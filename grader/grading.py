@@ -240,9 +240,12 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     results = [CheckResult(question.function, c, question.points * share[c], False) for c in checks]
     behaviours = [CheckResult(question.function, b.name, b.points, False) for b in question.behaviours]
     if status != "function":
-        message = (f"no function named {question.function} was found in the submission"
-                   if status == "missing" else status if status.startswith("not graded")
-                   else f"{question.function} is {status}")
+        if status.startswith("missing"):  # "missing (did you mean ...?)"
+            message = f"no function named {question.function} was found in the submission{status[7:]}"
+        elif status.startswith("not graded"):
+            message = status
+        else:
+            message = f"{question.function} is {status}"
         for r in results + behaviours:
             r.message = message
         return results + behaviours
@@ -252,7 +255,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     tol = question.tolerance
     judges: dict[str, Callable[[Instance, Outcome], str | None]] = {
         "derivative": lambda i, o: answer_problem(memo.truth(i), o, question.parts, question.axes, tol,
-                                                  "the derivative of the forward pass"),
+                                                  question.truth_name),
         "contract": lambda i, o: contract_problem(
             memo.truth(i), o, question, i,
             lambda args: question.invoke(target, args, i.kwargs)),

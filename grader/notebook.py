@@ -116,7 +116,7 @@ def _notebook_cells(text: str, path: Path) -> list[tuple[str, str]]:
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(str(s) for s in source)
-        cells.append((f"cell {number}", str(source)))
+        cells.append((f"code cell {number}", str(source)))  # counted as Jupyter would not: code cells only
     return cells
 
 

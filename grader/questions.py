@@ -89,6 +89,7 @@ class Question:
     behaviours: tuple[Behaviour, ...] = ()
     call: Callable[[Any, list[Any], dict[str, Any]], Any] | None = None
     needs: tuple[str, ...] = ()  # other student functions ``call`` uses (a backward needs its forward)
+    truth_name: str = "the derivative of the forward pass"  # how feedback names the true answer
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
         """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`.

@@ -31,6 +31,9 @@ class CheckReport:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Already printed by check(); Jupyter shows nothing more for the returned report."""
+
     def __repr__(self) -> str:
         n = sum(c.passed for c in self.result.checks)
         return f"<CheckReport: {n} of {len(self.result.checks)} checks passed>"

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader import wire
-from grader.worker import Handles, invoke
+from grader.worker import Handles, _missing, invoke
 
 
 @dataclass
@@ -76,7 +76,7 @@ class LocalTarget:
         self.capture = capture
 
     def available(self, names: list[str]) -> dict[str, str]:
-        return {n: ("missing" if n not in self.functions else
+        return {n: (_missing(n, list(self.functions)) if n not in self.functions else
                     "function" if callable(self.functions[n]) else
                     f"not callable ({type(self.functions[n]).__name__})") for n in names}
 

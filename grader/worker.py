@@ -14,6 +14,7 @@ same way wherever it ran. Imports: numpy, the standard library and
 from __future__ import annotations
 
 import builtins
+import difflib
 import io
 import os
 import signal
@@ -170,6 +171,12 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     return {"ok": True, "result": tree, "aliased": aliased, "stdout": out.text()}, buffers
 
 
+def _missing(name: str, defined: list[str]) -> str:
+    """``missing``, with the defined names a misspelling of ``name`` would give."""
+    close = difflib.get_close_matches(name, defined, n=2, cutoff=0.8)
+    return "missing" + (f" (did you mean {' or '.join(close)}?)" if close else "")
+
+
 def _install_guards() -> None:
     """Turn exit() into an exception, so one bad function does not end the worker."""
 
@@ -223,9 +230,10 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             wire.write_message(replies, reply)
         elif op == "names":
             kinds = {}
+            defined = [k for k, v in namespace.items() if callable(v) and not k.startswith("_")]
             for name in header["names"]:
                 obj = namespace.get(name, None)
-                kinds[name] = ("missing" if name not in namespace else
+                kinds[name] = (_missing(name, defined) if name not in namespace else
                                "function" if callable(obj) else f"not callable ({type(obj).__name__})")
             wire.write_message(replies, {"ok": True, "names": kinds})
         elif op == "call":

@@ -10,23 +10,33 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader import strategies as gs
-from grader.oracles.derivative import complex_step_gradient, log_softmax, mv, softmax
+from grader.oracles.derivative import complex_step_gradient, log_softmax, matmul_t, mv, nll, softmax, tanh
 from grader.questions import Assignment, Question, Rows
 from grader.strategies import Instance
 
 
-def forward(x: np.ndarray, U: np.ndarray, V: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(o, s)``: softmax outputs ``(T, word_dim)`` and states ``(T + 1, H)`` (``s[-1] = 0``).
+def states(x: np.ndarray, U: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``s``: ``(T + 1, H)``, ``s[t] = tanh(U[:, x[t]] + W @ s[t - 1])``, last row the zero initial state.
 
     Weights may carry extra leading axes (the derivative oracle's perturbations).
     """
     x = np.asarray(x, dtype=int)
     T, H = len(x), W.shape[-1]
-    lead = np.broadcast_shapes(U.shape[:-2], V.shape[:-2], W.shape[:-2])
+    lead = np.broadcast_shapes(U.shape[:-2], W.shape[:-2])
     s = np.zeros(lead + (T + 1, H), dtype=np.result_type(U, W))
     for t in range(T):
-        s[..., t, :] = np.tanh(U[..., :, x[t]] + mv(W, s[..., t - 1, :]))
-    return softmax(np.stack([mv(V, s[..., t, :]) for t in range(T)], axis=-2)), s
+        s[..., t, :] = tanh(U[..., :, x[t]] + mv(W, s[..., t - 1, :]))
+    return s
+
+
+def forward(x: np.ndarray, U: np.ndarray, V: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(o, s)``: softmax outputs ``(T, word_dim)`` and states ``(T + 1, H)`` (``s[-1] = 0``).
+
+    Weights may carry extra leading axes (the derivative oracle's perturbations); ``s``
+    has only those of ``U`` and ``W`` (it does not depend on ``V``).
+    """
+    s = states(x, U, W)
+    return softmax(matmul_t(s[..., :len(x), :], V)), s
 
 
 def surrogate_loss(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W: np.ndarray,
@@ -34,19 +44,29 @@ def surrogate_loss(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W
     """The loss whose exact gradient truncated BPTT computes.
 
     For each output step ``t`` the state ``s[t - bptt_truncate - 1]`` is a
-    constant (its real part: a stop-gradient for the complex step); with
-    ``bptt_truncate >= T - 1`` this is the plain loss ``-sum_t log o[t, y[t]]``.
+    constant (its real part: a stop-gradient for the complex step), and the
+    ``bptt_truncate + 1`` steps after it are run again from that constant;
+    with ``bptt_truncate >= T - 1`` this is the plain loss ``-sum_t log o[t, y[t]]``.
+
+    Computed without a loop over ``t``: an output step ``t <= bptt_truncate``
+    starts from the zero initial state, so its re-run is the forward pass
+    itself (``s[t]``); the later steps' re-runs all take their ``j``-th step
+    together, ``bptt_truncate + 1`` vectorised steps in all.
     """
     x, y = np.asarray(x, dtype=int), np.asarray(y, dtype=int)
-    _, s = forward(x, U, V, W)
-    total = 0
-    for t in range(len(x)):
-        start = max(0, t - bptt_truncate)
-        h = np.real(s[..., start - 1, :])  # s[-1] (the zero initial state) when start == 0
-        for k in range(start, t + 1):
-            h = np.tanh(U[..., :, x[k]] + mv(W, h))
-        total = total - log_softmax(mv(V, h))[..., y[t]]
-    return total
+    T = len(x)
+    s = states(x, U, W)
+    k = min(int(bptt_truncate), T - 1)
+    if k < 0:  # no step is run again: every output reads a constant state
+        return nll(matmul_t(np.real(s[..., np.arange(T) - k - 1, :]), V), y)
+    h = s[..., :k + 1, :]
+    later = T - k - 1  # output steps t = k + 1 .. T - 1, which start from s[t - k - 1] = s[0 .. later - 1]
+    if later > 0:
+        c = np.real(s[..., :later, :])
+        for j in range(k + 1):  # step j of every re-run reads the input x[t - k + j]
+            c = tanh(np.swapaxes(U[..., :, x[j + 1:j + 1 + later]], -1, -2) + matmul_t(c, W))
+        h = np.concatenate([h, np.broadcast_to(c, h.shape[:-2] + c.shape[-2:])], axis=-2)
+    return nll(matmul_t(h, V), y)
 
 
 # -- instances ------------------------------------------------------------------------------

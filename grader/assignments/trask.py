@@ -160,6 +160,9 @@ def learns_binary_addition(target: Any) -> tuple[bool, str]:
     return accuracy >= PASS_ACCURACY, verdict
 
 
+DELTA = "the true delta (minus the derivative of the loss, trask's sign convention)"
+UPDATE = "the true updates (minus the derivative of the loss, trask's sign convention)"
+
 ASSIGNMENT = Assignment(
     name="trask",
     title="Binary addition with a sigmoid RNN (Trask)",
@@ -167,15 +170,16 @@ ASSIGNMENT = Assignment(
     questions=(
         Question("sigmoid_output_to_derivative", 1, ("output",), _sigmoid_outputs, _elementwise_derivative),
         Question("layer_2_delta", 1, ("y", "layer_2"), _layer_2, _layer_2_truth,
-                 axes={"": ("row", "unit")}, rows=Rows({0: 0, 1: 0})),
+                 axes={"": ("row", "unit")}, rows=Rows({0: 0, 1: 0}), truth_name=DELTA),
         Question("layer_1_delta", 2,
                  ("future_layer_1_delta", "synapse_h", "layer_2_delta", "synapse_1", "layer_1"),
-                 _layer_1, _layer_1_truth, axes={"": ("row", "unit")}, rows=Rows({0: 0, 2: 0, 4: 0})),
+                 _layer_1, _layer_1_truth, axes={"": ("row", "unit")}, rows=Rows({0: 0, 2: 0, 4: 0}),
+                 truth_name=DELTA),
         Question("bptt_updates", 4, ("X", "Y", "synapse_0", "synapse_1", "synapse_h"), _sequences,
                  _updates_truth, parts=("synapse_0_update", "synapse_1_update", "synapse_h_update"),
                  axes={"synapse_0_update": ("input", "hidden"), "synapse_1_update": ("hidden", "output"),
                        "synapse_h_update": ("from", "to")},
-                 rows=Rows({0: 1, 1: 1}, summed=True), examples=40,
+                 rows=Rows({0: 1, 1: 1}, summed=True), examples=40, truth_name=UPDATE,
                  behaviours=(Behaviour("learns 8-bit binary addition", 2, learns_binary_addition),)),
     ),
 )

@@ -1,4 +1,12 @@
+"""britz, with the truncated walk back one step short: only bptt is wrong.
+
+The inner loop starts at max(0, t - bptt_truncate + 1) ("bptt_truncate steps, counting step t"), so
+for each output step it drops the oldest step of the window, max(0, t - bptt_truncate). The other
+three functions are right.
+"""
+
 import numpy as np
+
 
 def forward_propagation(x, U, V, W):
     T, H = len(x), W.shape[0]
@@ -13,7 +21,7 @@ def forward_propagation(x, U, V, W):
 
 
 def delta_o(o, y):
-    d = o.copy()
+    d = np.copy(o)
     d[np.arange(len(y)), y] -= 1.
     return d
 
@@ -32,7 +40,7 @@ def bptt(x, y, U, V, W, bptt_truncate=4):
     dLdU, dLdV, dLdW = np.zeros(U.shape), np.zeros(V.shape), np.zeros(W.shape)
     d_o = delta_o(o, y)
     for t in np.arange(T)[::-1]:
-        dLdV += np.outer(d_o[t], s[t].T)
+        dLdV += np.outer(d_o[t], s[t])
         d = delta_t(V, d_o[t], s[t])
         for bptt_step in np.arange(max(0, t - bptt_truncate + 1), t + 1)[::-1]:
             dLdW += np.outer(d, s[bptt_step - 1])

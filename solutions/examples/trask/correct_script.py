@@ -1,40 +1,42 @@
+"""trask, handed in as a Python file: correct.
+
+Keeps every step's deltas in arrays and sums the updates over time and batch rows with einsum.
+"""
+
 import numpy as np
 
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
 
 
 def sigmoid_output_to_derivative(output):
-    return output * (1 - output)
+    return output - output ** 2
 
 
 def layer_2_delta(y, layer_2):
-    return (y - layer_2) * sigmoid_output_to_derivative(layer_2)
+    return (y - layer_2) * layer_2 * (1 - layer_2)
 
 
 def layer_1_delta(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
-    return (future_layer_1_delta.dot(synapse_h.T) + layer_2_delta.dot(synapse_1.T)) * \
-        sigmoid_output_to_derivative(layer_1)
+    back = np.dot(future_layer_1_delta, synapse_h.T) + np.dot(layer_2_delta, synapse_1.T)
+    return back * layer_1 * (1 - layer_1)
 
 
 def bptt_updates(X, Y, synapse_0, synapse_1, synapse_h):
-    T, B = X.shape[0], X.shape[1]
-    hidden = synapse_h.shape[0]
-    layer_1_values = [np.zeros((B, hidden))]
-    layer_2_values = []
+    T, B, _ = X.shape
+    H = synapse_h.shape[1]
+    h = np.zeros((T + 1, B, H))  # h[0] is the initial state, h[t + 1] the state after step t
+    yhat = np.zeros((T, B, synapse_1.shape[1]))
     for t in range(T):
-        layer_1 = sigmoid(np.dot(X[t], synapse_0) + np.dot(layer_1_values[-1], synapse_h))
-        layer_2_values.append(sigmoid(np.dot(layer_1, synapse_1)))
-        layer_1_values.append(layer_1)
-    synapse_0_update = np.zeros_like(synapse_0)
-    synapse_1_update = np.zeros_like(synapse_1)
-    synapse_h_update = np.zeros_like(synapse_h)
-    future = np.zeros((B, hidden))
-    for t in reversed(range(T)):
-        d2 = (Y[t] - layer_2_values[t]) * sigmoid_output_to_derivative(layer_2_values[t])
-        d1 = (future.dot(synapse_h.T) + d2.dot(synapse_1.T)) * sigmoid_output_to_derivative(layer_1_values[t + 1])
-        synapse_1_update += np.atleast_2d(layer_1_values[t + 1]).T.dot(d2)
-        synapse_h_update += np.atleast_2d(layer_1_values[t]).T.dot(d1)
-        synapse_0_update += X[t].T.dot(d1)
-        future = d1
-    return synapse_0_update, synapse_1_update, synapse_h_update
+        h[t + 1] = _sigmoid(X[t] @ synapse_0 + h[t] @ synapse_h)
+        yhat[t] = _sigmoid(h[t + 1] @ synapse_1)
+    d2 = layer_2_delta(Y, yhat)  # every step at once: (T, B, n_out)
+    d1 = np.zeros((T, B, H))
+    future = np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        d1[t] = layer_1_delta(future, synapse_h, d2[t], synapse_1, h[t + 1])
+        future = d1[t]
+    return (np.einsum("tbi,tbj->ij", X, d1),       # sum_t X[t].T @ d1[t]
+            np.einsum("tbi,tbj->ij", h[1:], d2),   # sum_t h[t].T @ d2[t]
+            np.einsum("tbi,tbj->ij", h[:-1], d1))  # sum_t h[t-1].T @ d1[t]

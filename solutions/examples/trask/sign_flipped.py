@@ -1,4 +1,12 @@
+"""trask, with the usual gradient sign instead of Trask's: two functions wrong.
+
+layer_2_delta returns the gradient (layer_2 - y) * ... instead of Trask's negative gradient, and
+bptt_updates builds on it, so every update it returns is the gradient itself: adding it to the weights
+climbs the loss. sigmoid_output_to_derivative and layer_1_delta are right.
+"""
+
 import numpy as np
+
 
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
@@ -9,7 +17,8 @@ def sigmoid_output_to_derivative(output):
 
 
 def layer_2_delta(y, layer_2):
-    return (y - layer_2) * sigmoid_output_to_derivative(layer_2)
+    # dL/d(pre-activation) of L = 0.5 * (y - layer_2)**2
+    return (layer_2 - y) * sigmoid_output_to_derivative(layer_2)
 
 
 def layer_1_delta(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
@@ -24,17 +33,17 @@ def bptt_updates(X, Y, synapse_0, synapse_1, synapse_h):
     layer_2_values = []
     for t in range(T):
         layer_1 = sigmoid(np.dot(X[t], synapse_0) + np.dot(layer_1_values[-1], synapse_h))
-        layer_2_values.append(sigmoid(np.dot(layer_1, synapse_1)))
         layer_1_values.append(layer_1)
+        layer_2_values.append(sigmoid(np.dot(layer_1, synapse_1)))
     synapse_0_update = np.zeros_like(synapse_0)
     synapse_1_update = np.zeros_like(synapse_1)
     synapse_h_update = np.zeros_like(synapse_h)
-    future = np.zeros((B, hidden))
+    future_layer_1_delta = np.zeros((B, hidden))
     for t in reversed(range(T)):
-        d2 = (layer_2_values[t] - Y[t]) * sigmoid_output_to_derivative(layer_2_values[t])
-        d1 = (future.dot(synapse_h.T) + d2.dot(synapse_1.T)) * sigmoid_output_to_derivative(layer_1_values[t + 1])
-        synapse_1_update += np.atleast_2d(layer_1_values[t + 1]).T.dot(d2)
-        synapse_h_update += np.atleast_2d(layer_1_values[t]).T.dot(d1)
-        synapse_0_update += X[t].T.dot(d1)
-        future = d1
+        l2_delta = layer_2_delta(Y[t], layer_2_values[t])
+        l1_delta = layer_1_delta(future_layer_1_delta, synapse_h, l2_delta, synapse_1, layer_1_values[t + 1])
+        synapse_1_update += layer_1_values[t + 1].T.dot(l2_delta)
+        synapse_h_update += layer_1_values[t].T.dot(l1_delta)
+        synapse_0_update += X[t].T.dot(l1_delta)
+        future_layer_1_delta = l1_delta
     return synapse_0_update, synapse_1_update, synapse_h_update
