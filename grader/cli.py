@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -59,6 +60,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         submission = read_submission(args.notebook)
     except SubmissionError as e:
         console.print(f"[red]error:[/red] {e}")
+        if args.summary:
+            from grader.integrations.github import append_summary, unreadable_summary
+
+            append_summary(args.summary, unreadable_summary(assignment, args.notebook, str(e)))
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
@@ -69,6 +74,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         target.close()
     result.problems = target.problems
     out.print(text_report(result, assignment, show_points=False), markup=False)
+    if args.json:
+        from grader.report import write_results
+
+        write_results(result, assignment, Path(args.json))
+    if args.summary:
+        from grader.integrations.github import append_summary, markdown_summary
+
+        append_summary(args.summary, markdown_summary(result, assignment, submission.path.name))
     return 0 if all(c.passed for c in result.checks) else 1
 
 
@@ -139,6 +152,50 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return int(status)
 
 
+def cmd_otter(args: argparse.Namespace) -> int:
+    from grader.integrations import otter
+    from grader.oracles.reference import SolutionsNotFound, solutions_dir
+
+    assignment = get(args.assignment)
+    try:
+        reference = solutions_dir(args.solutions) / assignment.name / "reference.py"
+        if not reference.is_file():
+            raise SolutionsNotFound(f"no reference solution at {reference}")
+    except SolutionsNotFound as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 2
+    outdir = Path(args.out)
+    made = otter.write_master(assignment, reference, outdir, package=args.package, seconds=args.seconds)
+    out.print(f"master notebook: {made.master}", markup=False)
+    if args.master_only:
+        return 0
+    try:
+        made = otter.assign(made, outdir, run_tests=not args.no_run_tests)
+    except otter.OtterUnavailable as e:
+        console.print(f"[red]error:[/red] {escape(str(e))} (or pass --master-only)")
+        return 2
+    except RuntimeError as e:
+        console.print(f"[red]error:[/red] {escape(str(e))}")
+        return 1
+    out.print(f"student notebook: {made.student}\nautograder zip: {made.autograder_zip}", markup=False)
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from grader.integrations.gradescope import build_autograder
+    from grader.oracles.reference import SolutionsNotFound, solutions_dir
+
+    try:
+        folder = solutions_dir(args.solutions)
+        zip_path = build_autograder(args.assignment, Path(args.out), folder, package=args.package,
+                                    reference_visibility=args.reference_visibility, sandbox=args.sandbox)
+    except SolutionsNotFound as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 2
+    out.print(f"Gradescope autograder: {zip_path} (upload it as the assignment's autograder)", markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bptt-grader", description="Property-based grader for BPTT assignments.")
     parser.add_argument("--version", action="version", version=f"bptt-grader {__version__}")
@@ -156,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)")
     p.add_argument("assignment", choices=NAMES)
     p.add_argument("notebook")
+    p.add_argument("--summary", metavar="FILE", help="append a Markdown summary (score table, first failure) "
+                   "to FILE, e.g. $GITHUB_STEP_SUMMARY; - for stdout")
+    p.add_argument("--json", metavar="FILE", help="also write the results to FILE (results.json form)")
     common(p)
     p.set_defaults(func=cmd_check)
 
@@ -175,6 +235,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default=None)
     common(p, sandbox=False)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("otter", help="an otter-grader assignment generated from the declaration "
+                       '(needs pip install "bptt-grader[otter]")')
+    p.add_argument("assignment", choices=NAMES)
+    p.add_argument("--out", required=True, help="folder for master/, student/ and autograder/")
+    p.add_argument("--solutions", default=None, help="solutions folder (its reference.py fills the solution cells)")
+    p.add_argument("--package", default=None, metavar="REQUIREMENT",
+                   help="how the autograder installs bptt-grader (default: a wheel of this installation)")
+    p.add_argument("--seconds", type=float, default=120.0, help="time limit of each test cell (default: 120)")
+    p.add_argument("--master-only", action="store_true", help="write the master notebook; do not run otter assign")
+    p.add_argument("--no-run-tests", action="store_true", help="otter assign does not run the tests on the solution")
+    p.set_defaults(func=cmd_otter)
+
+    p = sub.add_parser("gradescope", help="a Gradescope autograder zip that grades with the sandbox")
+    p.add_argument("assignment", choices=NAMES)
+    p.add_argument("--out", required=True, help="the zip to write")
+    p.add_argument("--solutions", default=None)
+    p.add_argument("--package", default=None, metavar="REQUIREMENT",
+                   help="how the autograder installs bptt-grader (default: a wheel of this installation)")
+    p.add_argument("--reference-visibility", default="after_published",
+                   choices=("visible", "hidden", "after_due_date", "after_published"),
+                   help="when students see the reference checks (default: after_published)")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="bwrap: refuse to grade where bubblewrap cannot run (default: auto)")
+    p.set_defaults(func=cmd_gradescope)
     return parser
 
 

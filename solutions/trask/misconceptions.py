@@ -11,8 +11,8 @@ def _sigmoid(z):
 
 @mistake("trask-plus-for-times", "layer_1_delta", "`+` where the chain rule multiplies",
          """The sigmoid's derivative multiplies the incoming error: delta = (future_delta @ synapse_h.T +
-         layer_2_delta @ synapse_1.T) * layer_1 * (1 - layer_1). Adding it instead (the `+` in a version of this line that
-         circulates online) is not the chain rule: each factor of the chain dL/dz = dL/dh * dh/dz is a product.""")
+         layer_2_delta @ synapse_1.T) * layer_1 * (1 - layer_1). Adding it instead (the `+` in a version of this line
+         that circulates online) is not the chain rule: each factor of the chain dL/dz = dL/dh * dh/dz is a product.""")
 def plus_for_times(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
     return (future_layer_1_delta @ synapse_h.T + layer_2_delta @ synapse_1.T) + layer_1 * (1 - layer_1)
 

@@ -1,0 +1,18 @@
+"""Routes into the course tools instructors already use, one module each.
+
+:mod:`~grader.integrations.otter`
+    an otter-assign master notebook generated from an assignment's
+    declaration, and :func:`~grader.integrations.otter.otter_check` for its
+    test cells;
+:mod:`~grader.integrations.gradescope`
+    a Gradescope autograder zip that runs the sandboxed grader;
+:mod:`~grader.integrations.github`
+    the Markdown job summary of ``bptt-grader check --summary``, for a
+    student repository's workflow;
+:mod:`~grader.integrations.package`
+    a wheel of this installation, so an autograder can install the very
+    grader that made it.
+
+Nothing here changes how a submission is graded: each route calls the same
+engine (:func:`grader.grading.grade`).
+"""
