@@ -1,0 +1,231 @@
+"""Section 5: where the time of grading one submission goes.
+
+Grading runs in this process exactly as ``bptt-grader grade`` runs it
+(:func:`grader.batch._grade_and_write`, worker in the sandbox), with the
+grader's functions wrapped from outside to charge their time to categories.
+Time is *exclusive*: a category nested in another (the oracle inside a
+Hypothesis search) is subtracted from the outer one, so the rows add up to
+the total.
+
+What cannot be seen from outside, the time the student's function itself
+runs in the worker, is measured by replaying every recorded call in this
+process: the same functions (the submission's cells run here) on the same
+arguments, through the same call wrapper the worker uses
+(:func:`grader.worker.invoke`). The transport is then the round trips' time
+minus that replayed time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from common import SOLUTIONS
+from grading_bench import correct_submission, functions_of
+
+from grader import batch, grading, report, report_html, sandbox, wire
+from grader.assignments import get
+from grader.worker import Handles, invoke
+
+CATEGORIES = (
+    ("sandbox probe", "is bubblewrap usable here (bwrap_works, once per grading process)"),
+    ("solutions", "loading the reference solution and the catalogue of mistakes"),
+    ("read submission", "parsing the notebook"),
+    ("worker start", "spawning the worker (bwrap) until it answers a first message (Python + numpy start-up)"),
+    ("notebook cells", "running the submission's cells in the worker"),
+    ("round trips", "call messages: pipes, process switches, waiting (replayed call time subtracted)"),
+    ("worker call wrapper", "in the worker: copying and comparing arguments, encoding the reply (replayed)"),
+    ("student compute", "the student's functions themselves (replayed here on the recorded arguments)"),
+    ("hypothesis", "instance generation and shrinking: searches minus the judging inside them"),
+    ("oracle", "true answers (complex-step derivatives of the forward pass)"),
+    ("reference solution", "the instructor's reference on the same instances (in process)"),
+    ("comparison", "answer_problem / contract_problem: comparing and describing answers"),
+    ("memo keys", "hashing instances to memoise calls and truths"),
+    ("diagnosis", "matching failures against the catalogue of mistakes"),
+    ("behaviours", "whole-network properties (trask: the network learns to add)"),
+    ("reports", "results JSON and the HTML feedback page"),
+    ("worker stop", "closing the worker and removing its scratch folder"),
+    ("other", "the rest of the grading logic (total minus all of the above)"),
+)
+
+
+class Clock:
+    """Exclusive time per category, for nested wrapped calls."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.stack: list[list[Any]] = []
+
+    @contextmanager
+    def charge(self, category: str) -> Iterator[None]:
+        self.stack.append([category, time.perf_counter(), 0.0])
+        try:
+            yield
+        finally:
+            cat, start, nested = self.stack.pop()
+            elapsed = time.perf_counter() - start
+            self.totals[cat] += elapsed - nested
+            self.counts[cat] += 1
+            if self.stack:
+                self.stack[-1][2] += elapsed
+
+    def wrap(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with self.charge(category):
+                return fn(*args, **kwargs)
+
+        wrapped.__wrapped__ = fn
+        return wrapped
+
+
+class Patches:
+    """``setattr`` that is undone on exit (frozen dataclasses too)."""
+
+    def __init__(self) -> None:
+        self.undo: list[tuple[Any, str, Any]] = []
+
+    def set(self, obj: Any, name: str, value: Any) -> None:
+        self.undo.append((obj, name, getattr(obj, name)))
+        self._assign(obj, name, value)
+
+    @staticmethod
+    def _assign(obj: Any, name: str, value: Any) -> None:
+        if isinstance(obj, type) or type(obj).__name__ == "module":
+            setattr(obj, name, value)
+        else:  # an instance of a frozen dataclass
+            object.__setattr__(obj, name, value)
+
+    def __enter__(self) -> Patches:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for obj, name, old in reversed(self.undo):
+            self._assign(obj, name, old)
+
+
+def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: int | None = None) -> dict[str, Any]:
+    """Grade ``path`` once, instrumented; the exclusive seconds per category and the recorded calls."""
+    clock = Clock()
+    calls: list[tuple[int, str, Any, list[int]]] = []  # (worker number, function, payload, keep)
+    round_trips = [0]
+    workers = [0]
+    a = get(assignment)
+    orig_init, orig_request = sandbox.Worker.__init__, sandbox.Worker.request
+    orig_probe = sandbox.bwrap_works
+
+    def init(self: sandbox.Worker, *args: Any, **kwargs: Any) -> None:
+        with clock.charge("worker start"):
+            orig_init(self, *args, **kwargs)
+            orig_request(self, {"op": "names", "names": []}, seconds=60)  # returns once the worker is up
+            workers[0] += 1
+
+    def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0) -> Any:
+        op = header.get("op")
+        if op == "call":
+            payload = wire.decode(header["args"], [b.copy() for b in buffers])
+            calls.append((workers[0], header["name"], payload, list(header.get("keep", []))))
+        round_trips[0] += 1
+        with clock.charge("notebook cells" if op == "exec" else "round trips"):
+            return orig_request(self, header, buffers, seconds)
+
+    def probe() -> bool:
+        with clock.charge("sandbox probe"):
+            return orig_probe()
+
+    batch._solutions_cache.clear()
+    orig_probe.cache_clear()
+    with Patches() as p:
+        p.set(sandbox.Worker, "__init__", init)
+        p.set(sandbox.Worker, "request", request)
+        p.set(sandbox.Worker, "close", clock.wrap("worker stop", sandbox.Worker.close))
+        p.set(sandbox, "bwrap_works", probe)
+        for module, name, category in (
+                (grading, "search", "hypothesis"), (grading, "search_again", "hypothesis"),
+                (grading, "find_larger", "hypothesis"), (grading, "answer_problem", "comparison"),
+                (grading, "contract_problem", "comparison"), (grading, "_key", "memo keys"),
+                (grading, "match", "diagnosis"), (batch, "_solutions", "solutions"),
+                (batch, "read_submission", "read submission"), (report_html, "write_html", "reports"),
+                (report, "write_results", "reports")):
+            p.set(module, name, clock.wrap(category, getattr(module, name)))
+        p.set(grading._Memo, "reference", clock.wrap("reference solution", grading._Memo.reference))
+        for q in a.questions:
+            p.set(q, "truth", clock.wrap("oracle", q.truth))
+            for b in q.behaviours:
+                p.set(b, "run", clock.wrap("behaviours", b.run))
+        job = batch.Job(assignment, SOLUTIONS, mode, examples=examples)
+        t0 = time.perf_counter()
+        with clock.charge("other"):
+            data = batch._grade_and_write(job, path, path.stem, out)
+        total = time.perf_counter() - t0
+    orig_probe.cache_clear()
+    seconds = dict(clock.totals)
+    seconds.update(_replay(path, calls, seconds.pop("round trips", 0.0)))
+    return {"total": total, "seconds": seconds, "calls": len(calls), "round_trips": round_trips[0],
+            "workers": workers[0], "score": f"{data['score']:g} / {data['max_score']:g}"}
+
+
+def _replay(path: Path, calls: list[tuple[int, str, Any, list[int]]], round_trip_seconds: float) -> dict[str, float]:
+    """Split the round trips' time: the student's compute, the worker's call wrapper, and the rest."""
+    namespace = functions_of(path)
+    compute = [0.0]
+    wrapper = 0.0
+    handles: dict[int, Handles] = defaultdict(Handles)  # one per worker: handle numbers restart with it
+
+    def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                compute[0] += time.perf_counter() - t0
+        return run
+
+    for worker, name, payload, keep in calls:
+        fn = namespace.get(name)
+        if not callable(fn):
+            continue
+        t0 = time.perf_counter()
+        invoke(timed(fn), payload["args"], payload.get("kwargs", {}), keep, handles[worker])
+        wrapper += time.perf_counter() - t0
+    return {"student compute": compute[0], "worker call wrapper": wrapper - compute[0],
+            "round trips": max(0.0, round_trip_seconds - wrapper)}
+
+
+def run(cases: list[tuple[str, str, str]], repeats: int, scratch: Path, log: Callable[[str], None],
+        examples: int | None = None) -> list[dict[str, Any]]:
+    """``cases``: ``(assignment, submission, sandbox mode)``; submission ``correct`` or an example's file name."""
+    out = []
+    for assignment, which, mode in cases:
+        if which == "correct":
+            path, what = correct_submission(assignment, scratch)
+        else:
+            path = batch_example(assignment, which)
+            what = path.name
+        log(f"  profile {assignment} {what} (sandbox {mode})")
+        runs = [profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-{i}", mode,
+                             examples) for i in range(repeats)]
+        categories = [c for c, _ in CATEGORIES]
+        for r in runs:
+            r["seconds"]["other"] = r["seconds"].get("other", 0.0)
+            r["seconds"] = {c: r["seconds"].get(c, 0.0) for c in categories}
+        median = {c: statistics.median(r["seconds"][c] for r in runs) for c in categories}
+        spread = {c: (min(r["seconds"][c] for r in runs), max(r["seconds"][c] for r in runs)) for c in categories}
+        out.append({"assignment": assignment, "submission": what, "sandbox": mode,
+                    "total": statistics.median(r["total"] for r in runs),
+                    "total_range": (min(r["total"] for r in runs), max(r["total"] for r in runs)),
+                    "median": median, "range": spread, "n": repeats,
+                    "calls": runs[0]["calls"], "round_trips": runs[0]["round_trips"],
+                    "workers": runs[0]["workers"], "score": runs[0]["score"]})
+    return out
+
+
+def batch_example(assignment: str, name: str) -> Path:
+    from common import EXAMPLES
+
+    return EXAMPLES / assignment / name
