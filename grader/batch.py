@@ -24,7 +24,7 @@ from grader.assignments import get
 from grader.grading import Grade, grade, grade_question
 from grader.notebook import SubmissionError, read_submission
 from grader.oracles.reference import Solutions, load_solutions
-from grader.sandbox import Limits, WorkerTarget
+from grader.sandbox import Limits, WorkerTarget, prestart
 
 
 @dataclass
@@ -48,8 +48,11 @@ def _solutions(job: Job) -> Solutions:
     return _solutions_cache[key]
 
 
-def grade_file(job: Job, path: Path, name: str) -> Grade:
-    """Grade one submission file in a worker; an unreadable file gets zero with the reason."""
+def grade_file(job: Job, path: Path, name: str, prestart_next: bool = False) -> Grade:
+    """Grade one submission file in a worker; an unreadable file gets zero with the reason.
+
+    ``prestart_next``: start the next submission's worker now, so that it boots while this one is graded.
+    """
     assignment = get(job.assignment)
     solutions = _solutions(job)
     try:
@@ -60,6 +63,8 @@ def grade_file(job: Job, path: Path, name: str) -> Grade:
             result.checks.extend(grade_question(q, None, solutions, f"not graded: {e}"))
         return result
     target = WorkerTarget(submission, job.limits, job.sandbox)
+    if prestart_next:
+        prestart(job.sandbox, job.limits)
     try:
         result = grade(assignment, target, solutions, name=name, examples=job.examples)
     finally:
@@ -69,8 +74,8 @@ def grade_file(job: Job, path: Path, name: str) -> Grade:
     return result
 
 
-def _grade_and_write(job: Job, path: Path, name: str, out: Path) -> dict[str, Any]:
-    result = grade_file(job, path, name)
+def _grade_and_write(job: Job, path: Path, name: str, out: Path, prestart_next: bool = False) -> dict[str, Any]:
+    result = grade_file(job, path, name, prestart_next)
     assignment = get(job.assignment)
     report_html.write_html(result, assignment, out / f"{name}.html")
     # the JSON last: its presence is what --resume takes as "graded"
@@ -116,9 +121,9 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
             progress(names[p], data)
 
     if jobs <= 1 or len(todo) <= 1:
-        for p in todo:
+        for i, p in enumerate(todo):
             try:
-                done(p, _grade_and_write(job, p, names[p], out), None)
+                done(p, _grade_and_write(job, p, names[p], out, prestart_next=i + 1 < len(todo)), None)
             except Exception:
                 done(p, None, traceback.format_exc())
     else:

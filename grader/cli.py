@@ -53,8 +53,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from grader.grading import grade
     from grader.notebook import SubmissionError, read_submission
     from grader.report import text_report
-    from grader.sandbox import WorkerTarget
+    from grader.sandbox import SandboxUnavailable, WorkerTarget, prestart
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
+        try:
+            prestart(args.sandbox)  # boots while the assignment (and Hypothesis) is imported
+        except SandboxUnavailable as e:
+            console.print(f"[red]error:[/red] {e}")
+            return 2
     assignment = get(args.assignment)
     try:
         submission = read_submission(args.notebook)
@@ -86,10 +93,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from grader.sandbox import SandboxUnavailable, prestart, resolve_mode
+
+    try:
+        mode = resolve_mode(args.sandbox)
+    except SandboxUnavailable as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 2
+    paths = _submissions(args.submissions)
+    if len(paths) == 1 or args.jobs == 1:
+        prestart(mode)  # graded in this process: the worker boots while the assignment is imported
+
     from grader.batch import Job, default_jobs, run_batch
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
-    from grader.sandbox import SandboxUnavailable, resolve_mode
 
+    jobs = args.jobs or default_jobs()
     assignment = get(args.assignment)
     try:
         folder = solutions_dir(args.solutions)
@@ -97,19 +115,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SolutionsNotFound as e:
         console.print(f"[red]error:[/red] {e}")
         return 2
-    try:
-        mode = resolve_mode(args.sandbox)
-    except SandboxUnavailable as e:
-        console.print(f"[red]error:[/red] {e}")
-        return 2
     if mode == "none":
         console.print("[yellow]warning:[/yellow] bubblewrap is not available: student code runs with limits and "
                       "deadlines but could read the solutions folder. Install bubblewrap to hide it.")
-    paths = _submissions(args.submissions)
     if not paths:
         console.print("[red]error:[/red] no submissions (.ipynb or .py) found")
         return 2
-    jobs = args.jobs or default_jobs()
     job = Job(assignment.name, folder, mode, examples=args.examples)
     outdir = Path(args.out)
     start = time.perf_counter()

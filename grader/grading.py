@@ -104,12 +104,15 @@ class Grade:
 
 
 def _key(instance: Instance) -> bytes:
+    if instance.memo_key is not None:
+        return instance.memo_key
     tree, buffers = wire.encode({"a": list(instance.args), "k": instance.kwargs})
     h = hashlib.blake2b(repr(tree).encode(), digest_size=16)
     for b in buffers:
         h.update(b.dtype.str.encode())
         h.update(b.tobytes())
-    return h.digest()
+    instance.memo_key = h.digest()
+    return instance.memo_key
 
 
 class _Memo:

@@ -77,6 +77,8 @@ class Instance:
     sizes: dict[str, int] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: The grader's content hash of ``args`` and ``kwargs``, computed once (see ``grading._key``).
+    memo_key: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def sizes(T: int = MAX_T, H: int = MAX_H, low_T: int = 1) -> st.SearchStrategy[int]:
