@@ -50,9 +50,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from grader.grading import grade
-    from grader.notebook import SubmissionError, read_submission
-    from grader.report import text_report
     from grader.sandbox import SandboxUnavailable, WorkerTarget, prestart
 
     with warnings.catch_warnings():
@@ -62,6 +59,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         except SandboxUnavailable as e:
             console.print(f"[red]error:[/red] {e}")
             return 2
+    from grader.grading import grade
+    from grader.notebook import SubmissionError, read_submission
+    from grader.report import text_report
+
     assignment = get(args.assignment)
     try:
         submission = read_submission(args.notebook)
