@@ -268,10 +268,16 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
 
     failing: list[Instance] = []
     generated: list[Instance] = []
+    shown_before: list[Instance] = []  # the smallest and the larger instance an earlier check failed on
     for r in results:
         judge = _judged(memo, judges[r.check])
         if r.check == "derivative":
             found = search(question.instances(), judge, n, generated)
+        elif shown_before and (message := judge(shown_before[0])) is not None:
+            # A function that is wrong against the derivative is wrong against the reference on the
+            # same smallest instance, as a rule: shrinking again would find it again, at a cost of
+            # seconds (most of a buggy submission's grading time).
+            found = shown_before[0], message, [shown_before[0]]
         else:  # the same derandomized draws: reuse them while they pass
             found = search_again(question.instances(), judge, n, generated)
         if found is None:
@@ -285,13 +291,18 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
         # says *where* (in time, in which rows): shrinking to T = 1 hides "only t = 0 is wrong".
         shown = smallest
         wrong_values = memo.student(smallest).ok and r.check != "contract"  # not an exception or a hang
-        larger = find_larger(question.instances(), judge, _size(smallest) + 4) if wrong_values else None
+        larger = None
+        if wrong_values:
+            reuse = [i for i in shown_before[1:] if _size(i) >= _size(smallest) + 4 and judge(i) is not None]
+            larger = reuse[0] if reuse else find_larger(question.instances(), judge, _size(smallest) + 4)
         if larger is not None:
             more = judges[r.check](larger, memo.student(larger))
             if more:
                 sizes = ", ".join(f"{k} = {v}" for k, v in larger.sizes.items())
                 r.message += f"\n\nOn a larger failing instance ({sizes}):\n{more}"
                 shown = larger
+        if not shown_before:
+            shown_before = [smallest] + ([larger] if larger is not None else [])
         out = memo.student(shown)
         if out.ok and r.check in ("derivative", "reference"):
             expected = (memo.truth(shown) if r.check == "derivative"

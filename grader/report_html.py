@@ -47,12 +47,13 @@ def _error_plot(check: CheckResult, axes: dict[str, tuple[str, ...]], parts: tup
         pairs.append((name or check.function, label, per))
     if not pairs:
         return None
-    import matplotlib
+    # The object-oriented API without pyplot (whose import and global state a batch does not need), and
+    # fixed margins instead of tight_layout: together half the time of a plot (measured 0.1 s against 0.2).
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs) + 1, 2.6), squeeze=False)
+    n = len(pairs)
+    fig = Figure(figsize=(3.2 * n + 1, 2.6))
+    ax = fig.subplots(1, n, squeeze=False)
     for a, (name, label, per) in zip(ax[0], pairs):
         a.bar(np.arange(len(per)), per, color="#cf222e")
         a.set_title(name, fontsize=9)
@@ -60,10 +61,9 @@ def _error_plot(check: CheckResult, axes: dict[str, tuple[str, ...]], parts: tup
         a.set_xticks(np.arange(len(per)))
         a.tick_params(labelsize=7)
     ax[0][0].set_ylabel("largest |error|", fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.8 / (3.2 * n + 1), right=0.98, bottom=0.2, top=0.88, wspace=0.35)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
