@@ -147,7 +147,7 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
         p.set(sandbox, "bwrap_works", probe)
         for module, name, category in (
                 (grading, "search", "hypothesis"), (grading, "search_again", "hypothesis"),
-                (grading, "find_larger", "hypothesis"), (grading, "answer_problem", "comparison"),
+                (grading, "larger_failure", "comparison"), (grading, "answer_problem", "comparison"),
                 (grading, "contract_problem", "comparison"), (grading, "_key", "memo keys"),
                 (grading, "match", "diagnosis"), (batch, "_solutions", "solutions"),
                 (batch, "read_submission", "read submission"), (report_html, "write_html", "reports"),

@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 
 from grader import wire
 from grader.diagnose import Mistake, describe, match
@@ -43,7 +42,7 @@ KEEP_FAILURES = 6  # failing instances kept per check for the diagnosis (the sma
 #: Calls allowed once a failure is found. Hypothesis' shrinker would otherwise make
 #: thousands; the sizes shrink first, so a few hundred calls reach a small instance.
 #: A count, not a time, so that the result is the same on every machine.
-SHRINK_CALLS = 150
+SHRINK_CALLS = 60
 
 
 class _Failed(Exception):
@@ -184,25 +183,18 @@ def _size(instance: Instance) -> int:
     return sum(v for v in instance.sizes.values() if isinstance(v, int))
 
 
-def find_larger(strategy: Any, judge: Callable[[Instance], str | None], min_size: int,
-                examples: int = 40) -> Instance | None:
-    """A failing instance of at least ``min_size`` (summed sizes), without shrinking, or None."""
-    found: list[Instance] = []
+def larger_failure(smallest: Instance, candidates: list[Instance], judge: Callable[[Instance], str | None],
+                   ) -> Instance | None:
+    """The first of ``candidates`` (instances already drawn) at least 4 sizes larger than ``smallest`` that fails.
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, phases=(Phase.generate,))
-    @given(strategy)
-    def probe(instance: Instance) -> None:
-        assume(_size(instance) >= min_size)
-        if judge(instance) is not None:
-            found.append(instance)
-            raise _Failed
-
-    try:
-        probe()
-    except (_Failed, _Stop, Unsatisfiable):  # Unsatisfiable: no instance that large exists
-        pass
-    return found[0] if found else None
+    No new search: a fresh Hypothesis run that rejects small draws spent seconds
+    when no instance that large exists (an H = 4 failure can have no H = 8 one).
+    """
+    want = _size(smallest) + 4
+    for inst in candidates:
+        if _size(inst) >= want and judge(inst) is not None:
+            return inst
+    return None
 
 
 def search_again(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
@@ -291,10 +283,8 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
         # says *where* (in time, in which rows): shrinking to T = 1 hides "only t = 0 is wrong".
         shown = smallest
         wrong_values = memo.student(smallest).ok and r.check != "contract"  # not an exception or a hang
-        larger = None
-        if wrong_values:
-            reuse = [i for i in shown_before[1:] if _size(i) >= _size(smallest) + 4 and judge(i) is not None]
-            larger = reuse[0] if reuse else find_larger(question.instances(), judge, _size(smallest) + 4)
+        # the first failures found (before shrinking) are the natural larger instances
+        larger = larger_failure(smallest, shown_before[1:] + seen + generated, judge) if wrong_values else None
         if larger is not None:
             more = judges[r.check](larger, memo.student(larger))
             if more:
