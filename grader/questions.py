@@ -41,6 +41,9 @@ class Behaviour:
     name: str
     points: float
     run: Callable[[Any], tuple[bool, str]]  # target -> (passed, explanation)
+    #: Run in a second worker of its own, alongside the other checks (on a second core). For a
+    #: behaviour made of many sequential calls and no Hypothesis search (not thread-safe).
+    parallel: bool = False
 
 
 @dataclass(frozen=True)

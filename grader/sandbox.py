@@ -475,6 +475,10 @@ class WorkerTarget:
             tail = worker.log_tail(500).strip()
             return Outcome(error=f"{name} {reason}", traceback=tail, fatal=True)
 
+    def spawn(self) -> WorkerTarget:
+        """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""
+        return WorkerTarget(self.submission, self.limits, self.mode)
+
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()

@@ -180,6 +180,6 @@ ASSIGNMENT = Assignment(
                  axes={"synapse_0_update": ("input", "hidden"), "synapse_1_update": ("hidden", "output"),
                        "synapse_h_update": ("from", "to")},
                  rows=Rows({0: 1, 1: 1}, summed=True), examples=40, truth_name=UPDATE,
-                 behaviours=(Behaviour("learns 8-bit binary addition", 2, learns_binary_addition),)),
+                 behaviours=(Behaviour("learns 8-bit binary addition", 2, learns_binary_addition, parallel=True),)),
     ),
 )
