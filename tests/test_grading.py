@@ -145,3 +145,30 @@ def not_a_mistake(V, delta_o_t, s_t):
 """)
     assert cli.main(["validate", "britz", "--solutions", str(tmp_path), "--examples", "10"]) == 1
     assert "passes every check" in capsys.readouterr().out
+
+
+def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
+    """The reference check reuses the derivative check's smallest failing instance (no second
+    shrink), and the larger instance that says where the error sits comes from drawn instances."""
+    import warnings
+
+    from grader import grading
+    from grader.assignments import get
+    from grader.notebook import read_submission
+    from grader.oracles.reference import load_solutions
+    from grader.sandbox import WorkerTarget
+
+    root = Path(__file__).resolve().parent.parent
+    a = get("goodfellow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        target = WorkerTarget(read_submission(root / "solutions/examples/goodfellow/h0_ignored.py"), mode="none")
+    try:
+        checks = grading.grade_question(a.question("bptt"), target, load_solutions("goodfellow", root / "solutions"),
+                                        "function")
+    finally:
+        target.close()
+    derivative, reference = checks[0], checks[1]
+    assert not derivative.passed and not reference.passed
+    assert grading._key(reference.instance) == grading._key(derivative.instance)
+    assert "On a larger failing instance" in derivative.message

@@ -81,3 +81,10 @@ def test_oversized_header_and_non_json_are_refused():
 def test_decode_refuses_forged_array_references():
     with pytest.raises(wire.WireError):
         wire.decode({"__array__": 3}, [])
+
+
+def test_byte_swapped_arrays_cross_in_native_order():
+    swapped = np.arange(6, dtype=">f8").reshape(2, 3) if np.little_endian else np.arange(6, dtype="<f8").reshape(2, 3)
+    back = roundtrip(swapped)
+    assert back.dtype == np.float64 and back.dtype.isnative
+    np.testing.assert_array_equal(back, np.arange(6.0).reshape(2, 3))
