@@ -112,6 +112,7 @@ class Patches:
 def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: int | None = None) -> dict[str, Any]:
     """Grade ``path`` once, instrumented; the exclusive seconds per category and the recorded calls."""
     clock = Clock()
+    grading._DRAWN.clear()  # as in a new `bptt-grader grade` process: no instances remembered
     calls: list[tuple[int, str, Any, list[int]]] = []  # (worker number, function, payload, keep)
     round_trips = [0]
     workers = [0]

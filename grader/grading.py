@@ -213,6 +213,32 @@ def search_again(strategy: Any, judge: Callable[[Instance], str | None], example
     return None
 
 
+#: The instances a search that finds no failure draws, by question and number of examples. Hypothesis
+#: draws the same ones for every submission whose function passes (derandomized, and the judge draws
+#: nothing), so later submissions in this process are judged on the list without a search; a failure
+#: on it runs the same search as without the list, so every result is the same as without it.
+_DRAWN: dict[tuple[int, int], list[Instance]] = {}
+
+
+def _search_derivative(question: Question, judge: Callable[[Instance], str | None], examples: int,
+                       generated: list[Instance], memo: _Memo) -> tuple[Instance, str, list[Instance]] | None:
+    key = (id(question), examples)
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        found = search(question.instances(), judge, examples, generated)
+        if found is None:
+            _DRAWN[key] = list(generated)
+        return found
+    for inst in drawn:
+        message = judge(inst)
+        if message is not None:
+            if memo.student(inst).fatal:  # a hang or a crash: the search would stop at it too
+                return inst, message, [inst]
+            return search(question.instances(), judge, examples, generated)
+    generated.extend(drawn)
+    return None
+
+
 def _judged(memo: _Memo, judge: Callable[[Instance, Outcome], str | None]) -> Callable[[Instance], str | None]:
     """Wrap a judge so that after a hung or crashed call the search stops (no shrinking through hangs)."""
     stopped: list[bool] = []
@@ -266,7 +292,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     for r in results:
         judge = _judged(memo, judges[r.check])
         if r.check == "derivative":
-            found = search(question.instances(), judge, n, generated)
+            found = _search_derivative(question, judge, n, generated, memo)
         elif shown_before and (message := judge(shown_before[0])) is not None:
             # A function that is wrong against the derivative is wrong against the reference on the
             # same smallest instance, as a rule: shrinking again would find it again, at a cost of

@@ -172,3 +172,36 @@ def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
     assert not derivative.passed and not reference.passed
     assert grading._key(reference.instance) == grading._key(derivative.instance)
     assert "On a larger failing instance" in derivative.message
+
+
+def test_instances_remembered_from_a_passing_search_change_no_result():
+    """Later submissions are judged on the instances an earlier passing search drew (no new search);
+    every score, message and diagnosis must be what a fresh process gives."""
+    import warnings
+
+    from grader import grading
+    from grader.assignments import get
+    from grader.notebook import read_submission
+    from grader.oracles.reference import load_solutions
+    from grader.sandbox import WorkerTarget
+
+    root = Path(__file__).resolve().parent.parent
+    a = get("britz")
+    solutions = load_solutions("britz", root / "solutions")
+
+    def run(name):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            target = WorkerTarget(read_submission(root / "solutions/examples/britz" / name), mode="none")
+        try:
+            g = grading.grade(a, target, solutions)
+        finally:
+            target.close()
+        return [(c.name, c.score, c.message, c.misconception and c.misconception.id) for c in g.checks]
+
+    grading._DRAWN.clear()
+    fresh = run("transposed_w.ipynb")
+    grading._DRAWN.clear()
+    run("correct.ipynb")
+    assert len(grading._DRAWN) == len(a.questions)  # every search passed and was remembered
+    assert run("transposed_w.ipynb") == fresh
