@@ -212,7 +212,8 @@ def against_otter(repeats: int, scratch: Path, ours: Stats | None, zip_path: str
 
 def _otter_version(exe: str) -> str:
     try:
-        return run_command([exe, "--version"]).stdout.strip().splitlines()[-1]
+        lines = run_command([exe, "--version"]).stdout.splitlines()
+        return next((ln.strip() for ln in lines if ln.startswith("Otter-Grader version")), lines[-1].strip())
     except Exception:  # noqa: BLE001
         return "unknown"
 
