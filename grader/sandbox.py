@@ -362,8 +362,12 @@ def prestart(mode: str = "auto", limits: Limits | None = None) -> None:
     A spare has run no student code, so handing it to the next submission shares nothing.
     """
     global _spare
+    limits, mode = limits or Limits(), resolve_mode(mode)
+    if _spare is not None and (_spare.limits != limits or _spare.mode != mode or _spare.proc.poll() is not None):
+        _spare.close()
+        _spare = None
     if _spare is None:
-        _spare = Worker(limits or Limits(), resolve_mode(mode))
+        _spare = Worker(limits, mode)
 
 
 def _take_spare(limits: Limits, mode: str) -> Worker | None:

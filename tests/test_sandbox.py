@@ -21,6 +21,8 @@ def submission(tmp_path: Path):
 
 @pytest.fixture(autouse=True)
 def no_spare():
+    sandbox._close_spare()  # an earlier test's command may have left one (it is closed at exit)
+    sandbox._spare = None
     yield
     sandbox._close_spare()
     sandbox._spare = None
