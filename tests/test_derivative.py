@@ -98,3 +98,18 @@ def test_trask_forward_is_the_sigmoid_rnn():
         h = 1 / (1 + np.exp(-(X[t] @ s0 + h @ sh)))
         assert np.allclose(hs[t], h)
         assert np.allclose(ys[t], 1 / (1 + np.exp(-(h @ s1))))
+
+
+def test_complex_step_shortcuts_only_take_complex_step_inputs():
+    """tanh's and the softmax's shortcuts hold for imaginary parts below 1e-8 only; any other complex
+    input (a large, NaN or infinite imaginary part) must get numpy's exact function."""
+    from grader.oracles import derivative as d
+
+    step = np.array([0.3 + 1e-30j, -2.0 + 3e-25j])
+    assert d._complex_step_input(step)
+    np.testing.assert_allclose(d.tanh(step).imag, step.imag / np.cosh(step.real) ** 2, rtol=1e-15)
+    for bad in (np.array([0.3 + 0.5j]), np.array([0.3 + 1e-30j, 1.0 + 1e-7j]), np.array([0.1 + np.nan * 1j]),
+                np.array([1.0 + 1e200j])):
+        assert not d._complex_step_input(bad)
+    z = np.array([1.0 + 0.5j, -0.3 + 2.0j])
+    np.testing.assert_allclose(d.tanh(z), np.tanh(z), rtol=1e-15)
