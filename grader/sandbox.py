@@ -47,23 +47,25 @@ _INNER_PACKAGE_ROOT = "/opt/bptt-grader"
 _INNER_SCRATCH = "/scratch"
 # The worker's Python runs with -S: no site module, so no .pth file of the installation runs inside
 # the sandbox, and start-up is faster (measured: site took 80 of 150 ms here, with an editable install
-# and a certificate hook). Its path is the package root and the folders numpy and the standard
-# library's extension modules live in, handed over on the command line.
+# and a certificate hook). Its path gets the package root and the grader's package folders (numpy's
+# among them) from the command line instead.
 _BOOT = "import sys; sys.path[:0] = sys.argv[1:]; from grader.worker import main; main()"
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _site_dirs() -> list[str]:
+@cache
+def _site_dirs() -> tuple[str, ...]:
+    """numpy's folder and the grader's other package folders, found once per process."""
     import numpy
 
     dirs = [str(Path(numpy.__file__).resolve().parent.parent)]
-    dirs += [d for d in sys.path if d and Path(d).is_dir() and d.rstrip("/").endswith(("site-packages",
-                                                                                      "dist-packages"))]
-    return list(dict.fromkeys(dirs))
+    dirs += [d for d in sys.path if d and d.rstrip("/").endswith(("site-packages", "dist-packages"))
+             and Path(d).is_dir()]
+    return tuple(dict.fromkeys(dirs))
 
 
 def _python(package_root: str) -> list[str]:
     return [sys.executable, "-I", "-S", "-c", _BOOT, package_root, *_site_dirs()]
-_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _find_prctl() -> Any:
@@ -363,14 +365,11 @@ def prestart(mode: str = "auto", limits: Limits | None = None) -> None:
     """
     global _spare
     limits, mode = limits or Limits(), resolve_mode(mode)
-    if _spare is not None and (_spare.limits != limits or _spare.mode != mode or _spare.proc.poll() is not None):
-        _spare.close()
-        _spare = None
-    if _spare is None:
-        _spare = Worker(limits, mode)
+    _spare = _take_spare(limits, mode) or Worker(limits, mode)
 
 
 def _take_spare(limits: Limits, mode: str) -> Worker | None:
+    """The spare worker if it is alive and started with ``limits`` and ``mode`` (else it is closed)."""
     global _spare
     worker, _spare = _spare, None
     if worker is not None and (worker.limits != limits or worker.mode != mode or worker.proc.poll() is not None):

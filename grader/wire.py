@@ -78,10 +78,8 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
             return {"__unsupported__": v.type_name, "reason": v.reason}
         if isinstance(v, np.ndarray):
             subclass = None if type(v) is np.ndarray else type(v).__name__
-            name = _NAMES.get(v.dtype)
-            native = v.dtype.newbyteorder("=") if name is None and v.dtype.isnative is False else None
-            if name is None and native is not None:  # a byte-swapped array: sent in this machine's order
-                name = _NAMES.get(native)
+            dtype = v.dtype if v.dtype.isnative else v.dtype.newbyteorder("=")  # sent in this machine's order
+            name = _NAMES.get(dtype)
             if name is None:
                 return {"__unsupported__": f"ndarray of dtype {v.dtype}",
                         "reason": "only numeric arrays can be graded"}
@@ -89,8 +87,8 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
                 return {"__unsupported__": f"ndarray with {v.ndim} dimensions",
                         "reason": "too many dimensions"}
             base = np.asarray(v).view(np.ndarray)
-            if native is not None:
-                base = base.astype(native)
+            if dtype != v.dtype:
+                base = base.astype(dtype)
             if not base.flags.c_contiguous:  # ascontiguousarray would turn a 0-d array into 1-d
                 base = base.copy(order="C")
             buffers.append(base)
