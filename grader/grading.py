@@ -28,9 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-
-from grader import wire
+from grader import drawn, wire
 from grader.diagnose import Mistake, describe, match
 from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem
@@ -152,6 +150,9 @@ def search(strategy: Any, judge: Callable[[Instance], str | None], examples: int
     (when given), so that other checks can be judged on the same instances
     without drawing them again.
     """
+    # Imported here: a submission judged on remembered instances needs no Hypothesis (0.2 s to import).
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+
     found: list[tuple[Instance, str]] = []
     calls_after_failure = [0]
 
@@ -199,44 +200,40 @@ def larger_failure(smallest: Instance, candidates: list[Instance], judge: Callab
     return None
 
 
-def search_again(strategy: Any, judge: Callable[[Instance], str | None], examples: int,
-                 generated: list[Instance]) -> tuple[Instance, str, list[Instance]] | None:
+def search_again(instances: Callable[[], Any], judge: Callable[[Instance], str | None], examples: int,
+                 generated: list[Instance], complete: bool) -> tuple[Instance, str, list[Instance]] | None:
     """Judge already generated instances first; search (and shrink) only when one of them fails.
 
-    When the first search stopped early (at a failure), there are too few of them: search afresh.
+    ``instances`` makes the strategy (only when a search is needed: it imports Hypothesis);
+    ``complete``: ``generated`` is all a passing search drew. Otherwise (the first search
+    stopped at a failure) there are too few of them: search afresh.
     """
-    if len(generated) < examples:
-        return search(strategy, judge, examples)
+    if not complete:
+        return search(instances(), judge, examples)
     for inst in generated:
         message = judge(inst)
         if message is not None:
-            return search(strategy, judge, examples) or (inst, message, [inst])
+            return search(instances(), judge, examples) or (inst, message, [inst])
     return None
-
-
-#: The instances a search that finds no failure draws, by question and number of examples. Hypothesis
-#: draws the same ones for every submission whose function passes (derandomized, and the judge draws
-#: nothing), so later submissions in this process are judged on the list without a search; a failure
-#: on it runs the same search as without the list, so every result is the same as without it.
-_DRAWN: dict[tuple[int, int], list[Instance]] = {}
 
 
 def _search_derivative(question: Question, judge: Callable[[Instance], str | None], examples: int,
                        generated: list[Instance], memo: _Memo) -> tuple[Instance, str, list[Instance]] | None:
-    key = (id(question), examples)
-    drawn = _DRAWN.get(key)
-    if drawn is None:
+    """The derivative check's search, or a judgement on the instances a passing search drew (:mod:`grader.drawn`)."""
+    known = drawn.remembered(question, examples)
+    if known is None:
         found = search(question.instances(), judge, examples, generated)
         if found is None:
-            _DRAWN[key] = list(generated)
+            drawn.remember(question, examples, generated)
         return found
-    for inst in drawn:
+    for inst in known:
         message = judge(inst)
         if message is not None:
             if memo.student(inst).fatal:  # a hang or a crash: the search would stop at it too
                 return inst, message, [inst]
-            return search(question.instances(), judge, examples, generated)
-    generated.extend(drawn)
+            # The search finds this failure or an earlier one (it draws the same instances).
+            return search(question.instances(), judge, examples, generated) or (inst, message, [inst])
+    generated.extend(known)
     return None
 
 
@@ -289,18 +286,20 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
 
     failing: list[Instance] = []
     generated: list[Instance] = []
+    complete = False  # generated holds all that a passing search drew
     shown_before: list[Instance] = []  # the smallest and the larger instance an earlier check failed on
     for r in results:
         judge = _judged(memo, judges[r.check])
         if r.check == "derivative":
             found = _search_derivative(question, judge, n, generated, memo)
+            complete = found is None
         elif shown_before and (message := judge(shown_before[0])) is not None:
             # A function that is wrong against the derivative is wrong against the reference on the
             # same smallest instance, as a rule: shrinking again would find it again, at a cost of
             # seconds (most of a buggy submission's grading time).
             found = shown_before[0], message, [shown_before[0]]
         else:  # the same derandomized draws: reuse them while they pass
-            found = search_again(question.instances(), judge, n, generated)
+            found = search_again(question.instances, judge, n, generated, complete)
         if found is None:
             r.passed = True
             continue

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Any
 
 from grader.oracles.derivative import COMPLEX_STEP_TOL, Tolerance
 from grader.strategies import Instance
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,42 @@ simplest numbers, which is what a student should see first.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
+
+
+class _Strategies:
+    """``hypothesis.strategies``, imported at the first use of one of its names.
+
+    Importing Hypothesis takes 0.2 s, most of grading a correct submission
+    judged on remembered instances (:mod:`grader.drawn`), which draws none.
+    Assignment modules use this ``st`` and :func:`composite` for that reason.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        from hypothesis import strategies
+
+        return getattr(strategies, name)
+
+
+st: Any = _Strategies()
+
+
+def composite(draw_instance: Callable[..., Any]) -> Callable[..., Any]:
+    """``hypothesis.strategies.composite``, applied when the strategy is first asked for."""
+    built: list[Callable[..., Any]] = []
+
+    @functools.wraps(draw_instance)
+    def strategy(*args: Any, **kwargs: Any) -> Any:
+        if not built:
+            built.append(st.composite(draw_instance))
+        return built[0](*args, **kwargs)
+
+    return strategy
+
 
 #: Sizes reach past every edge the contract has: T = 1, H = 1, one batch row.
 MAX_T = 8
@@ -47,7 +78,6 @@ GRID = 10
 CHUNK = 8
 _ZIGZAG = np.array([0] + [sign * k for k in range(1, GRID + 1) for sign in (1, -1)], dtype=np.float64) / GRID
 _HALF = np.arange(GRID + 1, dtype=np.float64) / GRID
-_chunk = st.binary(min_size=CHUNK, max_size=CHUNK)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,7 +91,8 @@ def _grid_array(shape: tuple[int, ...], values: tuple[float, ...]) -> st.SearchS
         codes = np.frombuffer(b"".join(chunks), dtype=np.uint8)[:n]
         return table[codes % len(table)].reshape(shape)
 
-    return st.tuples(*[_chunk] * -(-n // CHUNK)).map(build)
+    chunk = st.binary(min_size=CHUNK, max_size=CHUNK)
+    return st.tuples(*[chunk] * -(-n // CHUNK)).map(build)
 
 
 @dataclass

@@ -34,3 +34,18 @@ def load():
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_instance_cache(tmp_path_factory):
+    """Remembered instances (grader.drawn) in a folder of this run, not the user's cache: every run
+    starts cold, and the graders the tests start (subprocesses included) fill and reuse it."""
+    import os
+
+    old = os.environ.get("BPTT_GRADER_CACHE")
+    os.environ["BPTT_GRADER_CACHE"] = str(tmp_path_factory.mktemp("drawn"))
+    yield
+    if old is None:
+        os.environ.pop("BPTT_GRADER_CACHE", None)
+    else:
+        os.environ["BPTT_GRADER_CACHE"] = old

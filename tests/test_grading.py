@@ -174,12 +174,13 @@ def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
     assert "On a larger failing instance" in derivative.message
 
 
-def test_instances_remembered_from_a_passing_search_change_no_result():
-    """Later submissions are judged on the instances an earlier passing search drew (no new search);
-    every score, message and diagnosis must be what a fresh process gives."""
+def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, monkeypatch):
+    """Later submissions are judged on the instances an earlier passing search drew (no new search),
+    in the same process or, from disk, in a later one; every score, message and diagnosis must be
+    what a search in a fresh process gives."""
     import warnings
 
-    from grader import grading
+    from grader import drawn, grading
     from grader.assignments import get
     from grader.notebook import read_submission
     from grader.oracles.reference import load_solutions
@@ -199,9 +200,18 @@ def test_instances_remembered_from_a_passing_search_change_no_result():
             target.close()
         return [(c.name, c.score, c.message, c.misconception and c.misconception.id) for c in g.checks]
 
-    grading._DRAWN.clear()
+    monkeypatch.setenv("BPTT_GRADER_CACHE", "off")
+    drawn.forget()
     fresh = run("transposed_w.ipynb")
-    grading._DRAWN.clear()
+    drawn.forget()
     run("correct.ipynb")
-    assert len(grading._DRAWN) == len(a.questions)  # every search passed and was remembered
+    assert len(drawn._MEMORY) == len(a.questions)  # every search passed and was remembered
     assert run("transposed_w.ipynb") == fresh
+
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path))
+    drawn.forget()
+    run("correct.ipynb")
+    assert len(list(tmp_path.glob("britz.*.drawn"))) == len(a.questions)
+    drawn.forget()  # as in a new process: only the disk copy
+    assert run("transposed_w.ipynb") == fresh
+    assert all(score > 0 and not message for _, score, message, _ in run("correct.ipynb"))

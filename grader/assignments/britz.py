@@ -7,12 +7,11 @@ zero initial state, so ``s[t - 1]`` at ``t = 0`` reads it (as the source does).
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.oracles.derivative import complex_step_gradient, log_softmax, matmul_t, mv, nll, softmax, tanh
 from grader.questions import Assignment, Question, Rows
-from grader.strategies import Instance
+from grader.strategies import Instance, composite, st
 
 
 def states(x: np.ndarray, U: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -71,14 +70,14 @@ def surrogate_loss(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W
 
 # -- instances ------------------------------------------------------------------------------
 
-@st.composite
+@composite
 def _outputs(draw: st.DrawFn) -> Instance:
     T, K = draw(gs.sizes()), draw(st.integers(2, gs.MAX_CLASSES))
     z = draw(gs.array((T, K), 3 * draw(gs.scale())))
     return Instance(args=(softmax(z), draw(gs.labels(T, K))), sizes={"T": T, "word_dim": K}, context={"z": z})
 
 
-@st.composite
+@composite
 def _delta_t(draw: st.DrawFn) -> Instance:
     H, K = draw(st.integers(1, gs.MAX_H)), draw(st.integers(2, gs.MAX_CLASSES))
     s = draw(gs.scale())
@@ -87,7 +86,7 @@ def _delta_t(draw: st.DrawFn) -> Instance:
     return Instance(args=(V, delta_o_t, np.tanh(z)), sizes={"H": H, "word_dim": K}, context={"z": z})
 
 
-@st.composite
+@composite
 def _delta_t_prev(draw: st.DrawFn) -> Instance:
     H = draw(st.integers(1, gs.MAX_H))
     s = draw(gs.scale())
@@ -95,7 +94,7 @@ def _delta_t_prev(draw: st.DrawFn) -> Instance:
     return Instance(args=(W, delta, np.tanh(z)), sizes={"H": H}, context={"z": z})
 
 
-@st.composite
+@composite
 def _sequences(draw: st.DrawFn) -> Instance:
     T, H, K = draw(gs.sizes()), draw(st.integers(1, gs.MAX_H)), draw(st.integers(2, gs.MAX_CLASSES))
     s = draw(gs.scale())

@@ -14,13 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.diagnose import same_values
 from grader.oracles.derivative import CENTRAL_TOL, central_difference_gradient, vjp
 from grader.questions import Assignment, Behaviour, Question, Rows
-from grader.strategies import Instance
+from grader.strategies import Instance, composite, st
 from grader.target import Outcome
 from grader.wire import Handle
 
@@ -45,27 +44,27 @@ def forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np
 
 # -- instances -------------------------------------------------------------------------------------
 
-@st.composite
+@composite
 def _weights(draw: st.DrawFn, D: int, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s = draw(gs.scale())
     return draw(gs.array((D, H), s)), draw(gs.array((H, H), s)), draw(gs.array((H,), s))
 
 
-@st.composite
+@composite
 def _step(draw: st.DrawFn) -> Instance:
     N, D, H = draw(st.integers(1, gs.MAX_BATCH)), draw(st.integers(1, 4)), draw(st.integers(1, gs.MAX_H))
     x, prev_h = draw(gs.array((N, D))), np.tanh(draw(gs.array((N, H), 2.0)))
     return Instance(args=(x, prev_h, *draw(_weights(D, H))), sizes={"N": N, "D": D, "H": H})
 
 
-@st.composite
+@composite
 def _step_backward(draw: st.DrawFn) -> Instance:
     inst = draw(_step())
     N, H = inst.sizes["N"], inst.sizes["H"]
     return Instance(args=(*inst.args, draw(gs.array((N, H)))), sizes=inst.sizes)
 
 
-@st.composite
+@composite
 def _sequence(draw: st.DrawFn) -> Instance:
     N, T = draw(st.integers(1, gs.MAX_BATCH)), draw(gs.sizes())
     D, H = draw(st.integers(1, 4)), draw(st.integers(1, gs.MAX_H))
@@ -73,7 +72,7 @@ def _sequence(draw: st.DrawFn) -> Instance:
     return Instance(args=(x, h0, *draw(_weights(D, H))), sizes={"N": N, "T": T, "D": D, "H": H})
 
 
-@st.composite
+@composite
 def _sequence_backward(draw: st.DrawFn) -> Instance:
     inst = draw(_sequence())
     N, T, H = inst.sizes["N"], inst.sizes["T"], inst.sizes["H"]

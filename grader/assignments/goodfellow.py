@@ -6,12 +6,11 @@ Column vectors; steps ``t = 1..T`` are stored at index ``t - 1``; ``h0`` is give
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.oracles.derivative import complex_step_gradient, log_softmax, mv, softmax
 from grader.questions import Assignment, Question, Rows
-from grader.strategies import Instance
+from grader.strategies import Instance, composite, st
 
 PARAMS = ("b", "c", "U", "V", "W")
 
@@ -34,7 +33,7 @@ def loss(x: np.ndarray, y: np.ndarray, h0: np.ndarray, b: np.ndarray, c: np.ndar
     return -log_softmax(o)[..., np.arange(len(y)), y].sum(axis=-1)
 
 
-@st.composite
+@composite
 def _problem(draw: st.DrawFn) -> dict:
     T, H = draw(gs.sizes()), draw(st.integers(1, gs.MAX_H))
     n_in, K = draw(st.integers(1, 4)), draw(st.integers(2, gs.MAX_CLASSES))
@@ -45,21 +44,21 @@ def _problem(draw: st.DrawFn) -> dict:
             "sizes": {"T": T, "H": H, "n_in": n_in, "K": K}}
 
 
-@st.composite
+@composite
 def _jacobian(draw: st.DrawFn) -> Instance:
     K = draw(st.integers(1, gs.MAX_CLASSES))
     o = draw(gs.array((K,), 3 * draw(gs.scale())))
     return Instance(args=(softmax(o),), sizes={"K": K}, context={"o": o})
 
 
-@st.composite
+@composite
 def _grad_o(draw: st.DrawFn) -> Instance:
     T, K = draw(gs.sizes()), draw(st.integers(2, gs.MAX_CLASSES))
     o = draw(gs.array((T, K), 3 * draw(gs.scale())))
     return Instance(args=(softmax(o), draw(gs.labels(T, K))), sizes={"T": T, "K": K}, context={"o": o})
 
 
-@st.composite
+@composite
 def _grad_h(draw: st.DrawFn) -> Instance:
     p = draw(_problem())
     T, K = p["sizes"]["T"], p["sizes"]["K"]
@@ -68,7 +67,7 @@ def _grad_h(draw: st.DrawFn) -> Instance:
     return Instance(args=(grad_o, h, p["V"], p["W"]), sizes=p["sizes"], context=p)
 
 
-@st.composite
+@composite
 def _sequences(draw: st.DrawFn) -> Instance:
     p = draw(_problem())
     return Instance(args=tuple(p[k] for k in ("x", "y", "h0", *PARAMS)), sizes=p["sizes"])

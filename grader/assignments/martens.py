@@ -8,12 +8,11 @@ gradient of ``sum_i <dY[:, i], s_i>`` with respect to every parameter.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.oracles.derivative import complex_step_gradient, mv
 from grader.questions import Assignment, Question
-from grader.strategies import Instance
+from grader.strategies import Instance, composite, st
 
 PARAMS = ("Whx", "Whh", "Wyh", "bh", "by")
 
@@ -34,7 +33,7 @@ def linear_loss(X: np.ndarray, h0: np.ndarray, dY: np.ndarray, Whx: np.ndarray, 
     return (S * dY).reshape(S.shape[:-2] + (-1,)).sum(axis=-1)
 
 
-@st.composite
+@composite
 def _instances(draw: st.DrawFn) -> Instance:
     T, n_hid = draw(gs.sizes()), draw(st.integers(1, gs.MAX_H))
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))

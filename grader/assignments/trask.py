@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
 
 from grader import strategies as gs
 from grader.oracles.derivative import complex_step_gradient, sigmoid
 from grader.questions import Assignment, Behaviour, Question, Rows
-from grader.strategies import Instance
+from grader.strategies import Instance, composite, st
 
 
 def forward(X: np.ndarray, synapse_0: np.ndarray, synapse_1: np.ndarray, synapse_h: np.ndarray,
@@ -44,14 +43,14 @@ def loss(X: np.ndarray, Y: np.ndarray, synapse_0: np.ndarray, synapse_1: np.ndar
 
 # -- instances ------------------------------------------------------------------------------
 
-@st.composite
+@composite
 def _sigmoid_outputs(draw: st.DrawFn) -> Instance:
     shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
     z = draw(gs.array(shape, draw(gs.scale()) * 3))
     return Instance(args=(sigmoid(z),), sizes={"shape": shape}, context={"z": z})
 
 
-@st.composite
+@composite
 def _layer_2(draw: st.DrawFn) -> Instance:
     B, n_out = draw(st.integers(1, gs.MAX_BATCH)), draw(st.integers(1, 3))
     z = draw(gs.array((B, n_out), draw(gs.scale()) * 3))
@@ -59,7 +58,7 @@ def _layer_2(draw: st.DrawFn) -> Instance:
     return Instance(args=(y, sigmoid(z)), sizes={"B": B, "n_out": n_out}, context={"z": z})
 
 
-@st.composite
+@composite
 def _layer_1(draw: st.DrawFn) -> Instance:
     B, H, n_out = draw(st.integers(1, gs.MAX_BATCH)), draw(st.integers(1, gs.MAX_H)), draw(st.integers(1, 3))
     s = draw(gs.scale())
@@ -72,7 +71,7 @@ def _layer_1(draw: st.DrawFn) -> Instance:
                     sizes={"B": B, "H": H, "n_out": n_out}, context={"z": z})
 
 
-@st.composite
+@composite
 def _sequences(draw: st.DrawFn) -> Instance:
     T, B = draw(gs.sizes()), draw(st.integers(1, gs.MAX_BATCH))
     H, n_in, n_out = draw(st.integers(1, gs.MAX_H)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
