@@ -52,7 +52,7 @@ def functions_of(path: Path) -> dict[str, Any]:
 def student_check(repeats: int, cli_repeats: int, scratch: Path, log: Callable[[str], None],
                   assignments: tuple[str, ...] = NAMES, examples: int | None = None, warmup: bool = True,
                   ) -> list[dict[str, Any]]:
-    from grader import grading
+    from grader import drawn
     from grader.student import check
 
     rows = []
@@ -64,9 +64,9 @@ def student_check(repeats: int, cli_repeats: int, scratch: Path, log: Callable[[
                            warmup=warmup)
         namespace = functions_of(path)
         passed = bool(check(a, namespace, quiet=True, examples=examples))
-        # each sample a kernel's first check: without the instances an earlier passing search drew
-        inproc = measure(lambda a=a, ns=namespace: (grading._DRAWN.clear(), check(a, ns, quiet=True,
-                                                                                   examples=examples)), repeats)
+        # each sample a kernel's first check: the instances an earlier passing search drew only on disk
+        inproc = measure(lambda a=a, ns=namespace: (drawn.forget(), check(a, ns, quiet=True,
+                                                                          examples=examples)), repeats)
         rows.append({"assignment": a, "submission": what, "cli": cli, "in_process": inproc, "passed": passed})
     return rows
 
@@ -94,17 +94,20 @@ def grade_command(assignment: str, paths: list[Path], out: Path, jobs: int, sand
 def grade_one(repeats: int, scratch: Path, log: Callable[[str], None], numpy_start: Stats,
               assignments: tuple[str, ...] = NAMES, examples: int | None = None, warmup: bool = True,
               sandbox_none: bool = True) -> list[dict[str, Any]]:
+    """Each assignment's correct notebook, with its instances remembered on disk (from the untimed warm-up
+    run: every grading after the first on a machine) and drawn afresh (``BPTT_GRADER_CACHE=off``: the first)."""
     rows = []
-    modes = [("auto", a) for a in assignments]
+    modes = [("auto", a, inst) for a in assignments for inst in ("remembered", "drawn")]
     if "britz" in assignments and sandbox_none:
-        modes.append(("none", "britz"))
-    for sandbox, a in modes:
+        modes.append(("none", "britz", "remembered"))
+    for sandbox, a, instances in modes:
         path, what = correct_submission(a, scratch)
-        log(f"  grade {a} ({what}, sandbox {sandbox})")
-        out = scratch / f"one-{a}-{sandbox}"
-        wall = time_command(grade_command(a, [path], out, 1, sandbox, examples), repeats, warmup=warmup)
+        log(f"  grade {a} ({what}, sandbox {sandbox}, instances {instances})")
+        out = scratch / f"one-{a}-{sandbox}-{instances}"
+        env = dict(os.environ, **({"BPTT_GRADER_CACHE": "off"} if instances == "drawn" else {}))
+        wall = time_command(grade_command(a, [path], out, 1, sandbox, examples), repeats, warmup=warmup, env=env)
         data = json.loads((out / f"{path.stem}.json").read_text())
-        rows.append({"assignment": a, "submission": what, "sandbox": sandbox, "wall": wall,
+        rows.append({"assignment": a, "submission": what, "sandbox": sandbox, "instances": instances, "wall": wall,
                      "ratio_to_numpy": Ratio.of(wall, numpy_start),
                      "score": f"{data['score']:g} / {data['max_score']:g}",
                      "execution_time": data["execution_time"]})

@@ -17,6 +17,7 @@ minus that replayed time.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -28,7 +29,7 @@ from typing import Any
 from common import SOLUTIONS
 from grading_bench import correct_submission, functions_of
 
-from grader import batch, grading, report, report_html, sandbox, wire
+from grader import batch, drawn, grading, report, report_html, sandbox, wire
 from grader.assignments import get
 from grader.worker import Handles, invoke
 
@@ -112,7 +113,7 @@ class Patches:
 def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: int | None = None) -> dict[str, Any]:
     """Grade ``path`` once, instrumented; the exclusive seconds per category and the recorded calls."""
     clock = Clock()
-    grading._DRAWN.clear()  # as in a new `bptt-grader grade` process: no instances remembered
+    drawn.forget()  # as in a new `bptt-grader grade` process: only the disk copy of the remembered instances
     calls: list[tuple[int, str, Any, list[int]]] = []  # (worker number, function, payload, keep)
     round_trips = [0]
     workers = [0]
@@ -200,24 +201,38 @@ def _replay(path: Path, calls: list[tuple[int, str, Any, list[int]]], round_trip
 
 def run(cases: list[tuple[str, str, str]], repeats: int, scratch: Path, log: Callable[[str], None],
         examples: int | None = None) -> list[dict[str, Any]]:
-    """``cases``: ``(assignment, submission, sandbox mode)``; submission ``correct`` or an example's file name."""
+    """``cases``: ``(assignment, submission, sandbox mode, instances)``; submission ``correct`` or an example's
+    file name; instances ``remembered`` (on disk, from a grading before: :mod:`grader.drawn`) or ``drawn``
+    (``BPTT_GRADER_CACHE=off``: drawn by Hypothesis, as at the first grading on a machine)."""
     out = []
-    for assignment, which, mode in cases:
+    for assignment, which, mode, instances in cases:
         if which == "correct":
             path, what = correct_submission(assignment, scratch)
         else:
             path = batch_example(assignment, which)
             what = path.name
-        log(f"  profile {assignment} {what} (sandbox {mode})")
-        runs = [profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-{i}", mode,
-                             examples) for i in range(repeats)]
+        log(f"  profile {assignment} {what} (sandbox {mode}, instances {instances})")
+        saved = os.environ.get("BPTT_GRADER_CACHE")
+        if instances == "drawn":
+            os.environ["BPTT_GRADER_CACHE"] = "off"
+        try:
+            if instances == "remembered":  # untimed: fills the disk copy
+                profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-warm", mode,
+                             examples)
+            runs = [profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-{i}", mode,
+                                 examples) for i in range(repeats)]
+        finally:
+            if saved is None:
+                os.environ.pop("BPTT_GRADER_CACHE", None)
+            else:
+                os.environ["BPTT_GRADER_CACHE"] = saved
         categories = [c for c, _ in CATEGORIES]
         for r in runs:
             r["seconds"]["other"] = r["seconds"].get("other", 0.0)
             r["seconds"] = {c: r["seconds"].get(c, 0.0) for c in categories}
         median = {c: statistics.median(r["seconds"][c] for r in runs) for c in categories}
         spread = {c: (min(r["seconds"][c] for r in runs), max(r["seconds"][c] for r in runs)) for c in categories}
-        out.append({"assignment": assignment, "submission": what, "sandbox": mode,
+        out.append({"assignment": assignment, "submission": what, "sandbox": mode, "instances": instances,
                     "total": statistics.median(r["total"] for r in runs),
                     "total_range": (min(r["total"] for r in runs), max(r["total"] for r in runs)),
                     "median": median, "range": spread, "n": repeats,

@@ -21,7 +21,7 @@ from typing import Any
 
 from grader import report, report_html
 from grader.assignments import get
-from grader.grading import Grade, grade, grade_question
+from grader.grading import Grade, grade, grade_question, workers
 from grader.notebook import SubmissionError, read_submission
 from grader.oracles.reference import Solutions, load_solutions
 from grader.sandbox import Limits, WorkerTarget, prestart
@@ -64,7 +64,7 @@ def grade_file(job: Job, path: Path, name: str, prestart_next: bool = False) -> 
         return result
     target = WorkerTarget(submission, job.limits, job.sandbox)
     if prestart_next:
-        prestart(job.sandbox, job.limits)
+        prestart(job.sandbox, job.limits, count=workers(assignment))
     try:
         result = grade(assignment, target, solutions, name=name, examples=job.examples)
     finally:

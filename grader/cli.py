@@ -55,15 +55,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
         try:
-            prestart(args.sandbox)  # boots while the assignment (and Hypothesis) is imported
+            prestart(args.sandbox)  # boots while numpy and the assignment are imported
         except SandboxUnavailable as e:
             console.print(f"[red]error:[/red] {e}")
             return 2
-    from grader.grading import grade
+    from grader.grading import grade, workers
     from grader.notebook import SubmissionError, read_submission
     from grader.report import text_report
 
     assignment = get(args.assignment)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prestart(args.sandbox, count=workers(assignment))  # a parallel behaviour's worker, if there is one
     try:
         submission = read_submission(args.notebook)
     except SubmissionError as e:
@@ -102,14 +105,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/red] {e}")
         return 2
     paths = _submissions(args.submissions)
-    if len(paths) == 1 or args.jobs == 1:
-        prestart(mode)  # graded in this process: the worker boots while the assignment is imported
+    in_process = len(paths) == 1 or args.jobs == 1
+    if in_process:
+        prestart(mode)  # graded in this process: the worker boots while numpy and the assignment are imported
 
     from grader.batch import Job, default_jobs, run_batch
+    from grader.grading import workers
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
 
     jobs = args.jobs or default_jobs()
     assignment = get(args.assignment)
+    if in_process:
+        prestart(mode, count=workers(assignment))  # a parallel behaviour's worker, if there is one
     try:
         folder = solutions_dir(args.solutions)
         load_solutions(assignment.name, folder)

@@ -15,6 +15,9 @@ any of them and the list is drawn afresh. Files are written atomically (a
 batch's workers may write the same list at once) in the wire format (nothing
 is unpickled); a file that cannot be read is ignored.
 
+Student code in bubblewrap cannot see the folder; with ``--sandbox none`` it could write there, as
+anywhere the grader can (which is why that mode warns).
+
 Where: ``$BPTT_GRADER_CACHE`` if set (``off`` turns the disk copy off), else
 ``$XDG_CACHE_HOME/bptt-grader``, else ``~/.cache/bptt-grader``.
 """

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from grader.diagnose import Mistake, describe, match
 from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem
 from grader.oracles.reference import Solutions
-from grader.questions import Assignment, Behaviour, Question
+from grader.questions import Assignment, Question
 from grader.strategies import Instance
 from grader.target import Outcome, Target
 
@@ -372,8 +373,8 @@ def grade(assignment: Assignment, target: Target, solutions: Solutions | None = 
     start = time.perf_counter()
     result = Grade(submission=name, assignment=assignment.name)
     questions = [q for q in assignment.questions if only is None or q.function in only]
+    early = _start_parallel(questions, target)  # first: its worker boots while this one runs the cells
     status = target.available([q.function for q in questions])
-    early = _start_parallel(questions, status, target)
     interval = sys.getswitchinterval()
     if early:
         # The behaviour's thread needs the GIL briefly after each of its hundreds of calls; at the default
@@ -391,29 +392,44 @@ def grade(assignment: Assignment, target: Target, solutions: Solutions | None = 
     return result
 
 
-def _start_parallel(questions: list[Question], status: dict[str, str], target: Target,
-                    ) -> dict[tuple[str, str], Future]:
-    """Start the ``parallel`` behaviours, each in a new worker of its own (where the target can make one).
+def workers(assignment: Assignment) -> int:
+    """How many workers grading a submission of ``assignment`` uses: one, and one for its parallel behaviours."""
+    return 1 + any(b.parallel for q in assignment.questions for b in q.behaviours)
+
+
+def _start_parallel(questions: list[Question], target: Target) -> dict[tuple[str, str], Future]:
+    """Start the ``parallel`` behaviours, one after the other in a second worker (where the target can make one).
 
     Trask's network trains for 600 sequential calls, a third of its check's time; in a second
-    worker it runs on the second core while the other checks run on the first.
+    worker it runs on the second core while the other checks run on the first. A behaviour whose
+    function the submission lacks is not run (:func:`grade_question` reports the missing function).
     """
     spawn = getattr(target, "spawn", None)
-    jobs = [(q, b) for q in questions if status[q.function] == "function" for b in q.behaviours if b.parallel]
+    jobs = [(q, b) for q in questions for b in q.behaviours if b.parallel]
     if spawn is None or not jobs:
         return {}
+    futures: dict[tuple[str, str], Future] = {(q.function, b.name): Future() for q, b in jobs}
 
-    def run(b: Behaviour) -> tuple[bool, str]:
+    def run() -> None:
         try:
             own = spawn()
-        except Exception as e:  # noqa: BLE001 - reported as the behaviour's failure, like any other
-            return False, f"could not start a worker for it: {e}"
+        except Exception as e:  # noqa: BLE001 - reported as the behaviours' failure, like any other
+            for f in futures.values():
+                f.set_result((False, f"could not start a worker for it: {e}"))
+            return
         try:
-            return b.run(own)
+            status = own.available(sorted({q.function for q, _ in jobs}))
+            for q, b in jobs:
+                future = futures[(q.function, b.name)]
+                if status.get(q.function) != "function":
+                    future.set_result((False, f"{q.function} is {status.get(q.function)}"))
+                    continue
+                try:
+                    future.set_result(b.run(own))
+                except BaseException as e:  # noqa: BLE001 - handed to grade(), which raises it there
+                    future.set_exception(e)
         finally:
             own.close()
 
-    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="bptt-behaviour")
-    futures = {(q.function, b.name): pool.submit(run, b) for q, b in jobs}
-    pool.shutdown(wait=False)
+    threading.Thread(target=run, name="bptt-behaviours", daemon=True).start()
     return futures

@@ -20,6 +20,7 @@ grader can, solutions included: :func:`resolve_mode` warns once.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import resource
 import shutil
@@ -34,13 +35,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from grader import wire
 from grader.notebook import Submission
-from grader.target import Outcome, outcome_from_reply
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from grader.target import Outcome
+
+# numpy, the wire format and the outcomes are imported where first used, not here: `bptt-grader`
+# starts its worker before importing numpy (0.1 s), so that the worker boots meanwhile.
 
 #: Inside the sandbox the worker's modules are mounted here.
 _INNER_PACKAGE_ROOT = "/opt/bptt-grader"
@@ -54,11 +59,18 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @cache
+def _numpy_dir() -> Path:
+    """The folder numpy is installed in (found without importing numpy)."""
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or spec.origin is None:
+        raise ImportError("numpy is not installed")
+    return Path(spec.origin).resolve().parent
+
+
+@cache
 def _site_dirs() -> tuple[str, ...]:
     """numpy's folder and the grader's other package folders, found once per process."""
-    import numpy
-
-    dirs = [str(Path(numpy.__file__).resolve().parent.parent)]
+    dirs = [str(_numpy_dir().parent)]
     dirs += [d for d in sys.path if d and d.rstrip("/").endswith(("site-packages", "dist-packages"))
              and Path(d).is_dir()]
     return tuple(dict.fromkeys(dirs))
@@ -103,10 +115,7 @@ class Limits:
 
 
 def _bwrap_command(scratch: Path, limits: Limits) -> list[str]:
-    import numpy
-
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(numpy.__file__).resolve().parent.parent}
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), _numpy_dir().parent}
     roots = sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
     cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
@@ -145,9 +154,8 @@ def bwrap_works() -> bool:
         cmd = _bwrap_command(Path(tmp), Limits())
         # Python starts (without site: 15 ms, not 65) and can read numpy where the worker will import
         # it: the same proof as importing numpy inside, in a tenth of the time.
-        import numpy
-
-        check = f"import os, sys; sys.exit(not os.access({str(Path(numpy.__file__).resolve())!r}, os.R_OK))"
+        init = str(_numpy_dir() / "__init__.py")
+        check = f"import os, sys; sys.exit(not os.access({init!r}, os.R_OK))"
         cmd = cmd[:cmd.index("--") + 1] + [sys.executable, "-I", "-S", "-c", check]
         try:
             return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
@@ -296,6 +304,8 @@ class Worker:
     def request(self, header: dict[str, Any], buffers: list[np.ndarray] = (), seconds: float = 10.0,
                 ) -> tuple[dict[str, Any], list[np.ndarray]]:
         """Send one request and wait at most ``seconds`` for its reply (or raise ``EOFError``)."""
+        from grader import wire
+
         self.watchdog.arm(seconds)
         try:
             wire.write_message(self.proc.stdin, header, list(buffers))
@@ -353,35 +363,43 @@ class Worker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-_spare: Worker | None = None
+_spares: list[Worker] = []
 
 
-def prestart(mode: str = "auto", limits: Limits | None = None) -> None:
-    """Start a worker now, for the next :class:`WorkerTarget` with the same mode and limits.
+def prestart(mode: str = "auto", limits: Limits | None = None, count: int = 1) -> None:
+    """Have ``count`` workers started now, for the next :class:`WorkerTarget` s with the same mode and limits.
 
-    Python and numpy take about 0.15 s to start in the worker; started early, that overlaps with the
-    grader's own imports (Hypothesis alone takes 0.25 s) or with grading the previous submission.
-    A spare has run no student code, so handing it to the next submission shares nothing.
+    Python and numpy take about 0.12 s to start in the worker; started early, that overlaps with the
+    grader's own imports or with grading the previous submission (a second one serves a parallel
+    behaviour's :meth:`WorkerTarget.spawn`). A spare has run no student code, so handing it to the
+    next submission shares nothing. Spares of another mode or limits are closed.
     """
-    global _spare
     limits, mode = limits or Limits(), resolve_mode(mode)
-    _spare = _take_spare(limits, mode) or Worker(limits, mode)
+    keep = [w for w in _spares if _fits(w, limits, mode)]
+    for w in _spares:
+        if w not in keep:
+            w.close()
+    _spares[:] = keep + [Worker(limits, mode) for _ in range(count - len(keep))]
+
+
+def _fits(worker: Worker, limits: Limits, mode: str) -> bool:
+    return worker.limits == limits and worker.mode == mode and worker.proc.poll() is None
 
 
 def _take_spare(limits: Limits, mode: str) -> Worker | None:
-    """The spare worker if it is alive and started with ``limits`` and ``mode`` (else it is closed)."""
-    global _spare
-    worker, _spare = _spare, None
-    if worker is not None and (worker.limits != limits or worker.mode != mode or worker.proc.poll() is not None):
+    """A spare worker alive and started with ``limits`` and ``mode``, if there is one (others are closed)."""
+    while _spares:
+        worker = _spares.pop(0)
+        if _fits(worker, limits, mode):
+            return worker
         worker.close()
-        worker = None
-    return worker
+    return None
 
 
 @atexit.register
-def _close_spare() -> None:
-    if _spare is not None:
-        _spare.close()
+def _close_spares() -> None:
+    while _spares:
+        _spares.pop().close()
 
 
 class WorkerTarget:
@@ -423,6 +441,8 @@ class WorkerTarget:
 
     def _run_cells(self, worker: Worker) -> bool:
         """Run the submission's cells; False if one of them stopped the worker (it is then skipped)."""
+        from grader import wire
+
         first = self.starts == 1
         for cell in self.submission.cells:
             if cell.label in self.skipped:
@@ -446,6 +466,8 @@ class WorkerTarget:
         return True
 
     def available(self, names: list[str]) -> dict[str, str]:
+        from grader import wire
+
         try:
             reply, _ = self._ensure().request({"op": "names", "names": names}, seconds=self.limits.call_seconds)
             return {n: str(reply["names"].get(n, "missing")) for n in names}
@@ -454,6 +476,9 @@ class WorkerTarget:
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
+        from grader import wire
+        from grader.target import Outcome, outcome_from_reply
+
         left = self.deadline - time.monotonic()
         if left <= 0:
             return Outcome(error=f"the submission used up its {self.limits.submission_seconds:.0f} s", fatal=True)

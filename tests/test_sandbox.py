@@ -21,21 +21,19 @@ def submission(tmp_path: Path):
 
 @pytest.fixture(autouse=True)
 def no_spare():
-    sandbox._close_spare()  # an earlier test's command may have left one (it is closed at exit)
-    sandbox._spare = None
+    sandbox._close_spares()  # an earlier test's command may have left some (they are closed at exit)
     yield
-    sandbox._close_spare()
-    sandbox._spare = None
+    sandbox._close_spares()
 
 
 def test_a_prestarted_worker_serves_the_next_target(submission):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sandbox.prestart("none")
-        spare = sandbox._spare
+        spare, = sandbox._spares
         target = sandbox.WorkerTarget(submission, mode="none")
     try:
-        assert sandbox._spare is None and target.worker is spare
+        assert sandbox._spares == [] and target.worker is spare
         assert target.call("pid", []).value == spare.proc.pid
     finally:
         target.close()
@@ -43,7 +41,7 @@ def test_a_prestarted_worker_serves_the_next_target(submission):
 
 def test_a_spare_with_other_limits_is_not_used(submission):
     sandbox.prestart("none", sandbox.Limits(call_seconds=3.0))
-    spare = sandbox._spare
+    spare, = sandbox._spares
     target = sandbox.WorkerTarget(submission, mode="none")  # default limits
     try:
         assert target.worker is None and spare.proc.poll() is not None  # closed, not handed over

@@ -196,7 +196,7 @@ ASSIGNMENT = Assignment(
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
                      "rnn_step_forward", "rnn_step_backward", STEP,
-                     [((2, 3), (2, 4), (3, 4), (4, 4), (4,), (2, 4))])),)),
+                     [((2, 3), (2, 4), (3, 4), (4, 4), (4,), (2, 4))]), parallel=True),)),
         Question("rnn_forward", 1, SEQUENCE, _sequence, _sequence_truth, axes={"": ("n", "t", "unit")},
                  rows=Rows({0: 0, 1: 0}), call=_forward_value("rnn_forward")),
         Question("rnn_backward", 4, (*SEQUENCE, "dh"), _sequence_backward, _sequence_vjp,
@@ -205,6 +205,6 @@ ASSIGNMENT = Assignment(
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
                      "rnn_forward", "rnn_backward", SEQUENCE,
-                     [((2, 3, 2), (2, 3), (2, 3), (3, 3), (3,), (2, 3, 3))])),)),
+                     [((2, 3, 2), (2, 3), (2, 3), (3, 3), (3,), (2, 3, 3))]), parallel=True),)),
     ),
 )

@@ -1,0 +1,154 @@
+"""Remembered instances (grader.drawn): kept exactly, keyed by what they depend on, never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import drawn, grading
+from grader.assignments import get
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path))
+    drawn.forget()
+    yield tmp_path
+    drawn.forget()
+
+
+def _passing_list(question, examples: int = 12) -> list:
+    generated: list = []
+    assert grading.search(question.instances(), lambda inst: None, examples, generated) is None
+    return generated
+
+
+def _same_instance(a, b) -> bool:
+    return grading._key(a) == grading._key(b) and a.sizes == b.sizes and all(
+        np.array_equal(a.context[k], b.context[k]) for k in a.context)
+
+
+@pytest.mark.parametrize("name", ["trask", "britz", "goodfellow", "martens", "cache"])
+def test_a_list_comes_back_from_disk_exactly(cache_dir, name):
+    q = get(name).questions[-1]
+    instances = _passing_list(q)
+    drawn.remember(q, 12, instances)
+    drawn.forget()  # a new process: only the file
+    back = drawn.remembered(q, 12)
+    assert back is not None and len(back) == len(instances)
+    for a, b in zip(instances, back):
+        assert _same_instance(a, b)
+        assert [type(x) for x in a.args] == [type(x) for x in b.args]  # a list of labels stays a list
+
+
+def test_other_examples_or_a_changed_assignment_miss(cache_dir, monkeypatch):
+    q = get("britz").question("delta_t")
+    drawn.remember(q, 12, _passing_list(q))
+    drawn.forget()
+    assert drawn.remembered(q, 13) is None
+    assert drawn.remembered(q, 12) is not None
+    before = drawn.fingerprint(q, 12)
+    drawn.forget()
+    # the source of the assignment module is part of the key: an edited strategy draws anew
+    module_file = sys.modules[q.instances.__module__].__file__
+    real = drawn._file_digest(module_file)
+    drawn._file_digest.cache_clear()
+    monkeypatch.setattr(drawn, "_file_digest", lambda p: b"edited" if p == module_file else real)
+    assert drawn.fingerprint(q, 12) != before
+    assert drawn.remembered(q, 12) is None
+
+
+def test_a_damaged_or_foreign_file_is_ignored(cache_dir):
+    q = get("britz").question("delta_t")
+    drawn.remember(q, 12, _passing_list(q))
+    (path,) = cache_dir.glob("*.drawn")
+    for damage in (b"", b"garbage" * 10, path.read_bytes()[:-7]):
+        path.write_bytes(damage)
+        drawn.forget()
+        assert drawn.remembered(q, 12) is None
+    # a well-formed file under another fingerprint (written for other sources or versions)
+    drawn.remember(q, 12, _passing_list(q))
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    header["fingerprint"] = "0" * 64
+    new = json.dumps(header).encode()
+    path.write_bytes(len(new).to_bytes(8, "little") + new + raw[8 + n:])
+    drawn.forget()
+    assert drawn.remembered(q, 12) is None
+
+
+def test_off_keeps_nothing_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("BPTT_GRADER_CACHE", "off")
+    assert drawn.folder() is None
+    q = get("britz").question("delta_t")
+    drawn.forget()
+    drawn.remember(q, 12, _passing_list(q))
+    assert drawn.remembered(q, 12) is not None  # this process only
+    monkeypatch.delenv("BPTT_GRADER_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert drawn.folder() == tmp_path / "bptt-grader"
+    drawn.forget()
+
+
+def test_an_unwritable_folder_only_loses_the_disk_copy(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(blocker / "sub"))
+    q = get("britz").question("delta_t")
+    drawn.forget()
+    drawn.remember(q, 12, _passing_list(q))  # no exception
+    assert drawn.remembered(q, 12) is not None
+    drawn.forget()
+
+
+def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_dir):
+    """The list is not trusted to pass: a failure on it runs the search, and the result is the search's."""
+    q = get("britz").question("delta_t")
+
+    def judge(inst):  # wrong whenever H >= 2 (a bug the list's instances expose)
+        return "wrong" if inst.sizes["H"] >= 2 else None
+
+    fresh = grading.search(q.instances(), judge, q.examples)
+    generated: list = []
+    assert grading._search_derivative(q, lambda i: None, q.examples, generated, None) is None  # remembered
+    drawn.forget()
+    again = grading._search_derivative(q, judge, q.examples, [], _NoFatal())
+    assert fresh is not None and again is not None
+    assert grading._key(again[0]) == grading._key(fresh[0]) and again[1] == fresh[1]
+
+
+class _NoFatal:
+    """A memo whose calls never hang (what _search_derivative asks when a remembered instance fails)."""
+
+    def student(self, inst):
+        class _Out:
+            fatal = False
+        return _Out()
+
+
+def test_a_correct_submission_with_remembered_instances_never_imports_hypothesis(tmp_path):
+    env = dict(os.environ, BPTT_GRADER_CACHE=str(tmp_path / "drawn"))
+    code = ("import sys\nfrom grader.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('HYPOTHESIS', 'hypothesis' in sys.modules)\n")
+    args = ["grade", "martens", str(ROOT / "solutions/examples/martens/correct.ipynb"), "--out", str(tmp_path / "o"),
+            "--jobs", "1", "--sandbox", "none", "--solutions", str(ROOT / "solutions")]
+    runs, scores = [], []
+    for _ in range(2):
+        runs.append(subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                                   cwd=tmp_path, timeout=300))
+        assert runs[-1].returncode == 0, runs[-1].stdout + runs[-1].stderr
+        scores.append(json.loads((tmp_path / "o" / "correct.json").read_text())["score"])
+        (tmp_path / "o" / "correct.json").unlink()
+    assert "HYPOTHESIS True" in runs[0].stdout  # the first grading draws the instances
+    assert "HYPOTHESIS False" in runs[1].stdout, runs[1].stdout + runs[1].stderr
+    assert scores == [4, 4]
