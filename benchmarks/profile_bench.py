@@ -17,6 +17,7 @@ minus that replayed time.
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
 import time
@@ -119,7 +120,9 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
     workers = [0]
     a = get(assignment)
     orig_init, orig_request = sandbox.Worker.__init__, sandbox.Worker.request
+    orig_send, orig_receive = sandbox.Worker.send, sandbox.Worker.receive
     orig_probe = sandbox.bwrap_works
+    in_request = [False]  # exec and names messages: charged by request() as a whole
 
     def init(self: sandbox.Worker, *args: Any, **kwargs: Any) -> None:
         with clock.charge("worker start"):
@@ -128,13 +131,29 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
             workers[0] += 1
 
     def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0) -> Any:
-        op = header.get("op")
-        if op == "call":
-            payload = wire.decode(header["args"], [b.copy() for b in buffers])
+        in_request[0] = True
+        try:
+            with clock.charge("notebook cells" if header.get("op") == "exec" else "round trips"):
+                return orig_request(self, header, buffers, seconds)
+        finally:
+            in_request[0] = False
+
+    def send(self: sandbox.Worker, message: bytes) -> None:
+        if in_request[0]:
+            return orig_send(self, message)
+        header, buffers = wire.read_message(io.BytesIO(message))  # calls are sent packed (call_many)
+        if header.get("op") == "call":
+            payload = wire.decode(header["args"], buffers)
             calls.append((workers[0], header["name"], payload, list(header.get("keep", []))))
+        with clock.charge("round trips"):
+            return orig_send(self, message)
+
+    def receive(self: sandbox.Worker, seconds: float) -> Any:
+        if in_request[0]:
+            return orig_receive(self, seconds)
         round_trips[0] += 1
-        with clock.charge("notebook cells" if op == "exec" else "round trips"):
-            return orig_request(self, header, buffers, seconds)
+        with clock.charge("round trips"):
+            return orig_receive(self, seconds)
 
     def probe() -> bool:
         with clock.charge("sandbox probe"):
@@ -145,6 +164,8 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
     with Patches() as p:
         p.set(sandbox.Worker, "__init__", init)
         p.set(sandbox.Worker, "request", request)
+        p.set(sandbox.Worker, "send", send)
+        p.set(sandbox.Worker, "receive", receive)
         p.set(sandbox.Worker, "close", clock.wrap("worker stop", sandbox.Worker.close))
         p.set(sandbox, "bwrap_works", probe)
         for module, name, category in (

@@ -38,7 +38,7 @@ FULL = {"repeats": 7, "oracle_configs": [(8, 6, 7), (50, 32, 64)], "oracle_budge
 QUICK = {"repeats": 3, "oracle_configs": [(8, 6, 7)], "oracle_budget": 2.0, "class_size": 2, "jobs": (2,),
          "assignments": ("britz",), "examples": 3, "warmup": False, "cli_repeats": 1, "startup_repeats": 2,
          "sandbox_none": False, "otter": False,
-         "profile_cases": [("britz", "correct", "auto", "remembered")], "profile_repeats": 1}
+         "profile_cases": [("britz", "correct", "auto", "drawn")], "profile_repeats": 1}
 
 GOALS = {
     "oracle_vs_loop": 10.0,  # ours at least 10x faster than the loop

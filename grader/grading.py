@@ -32,7 +32,7 @@ from typing import Any
 from grader import drawn, wire
 from grader.diagnose import Mistake, describe, match
 from grader.oracles.compare import answer_problem, structure_problem
-from grader.oracles.properties import contract_problem
+from grader.oracles.properties import contract_problem, further_calls
 from grader.oracles.reference import Solutions
 from grader.questions import Assignment, Question
 from grader.strategies import Instance
@@ -103,15 +103,18 @@ class Grade:
         return out
 
 
-def _key(instance: Instance) -> bytes:
-    if instance.memo_key is not None:
-        return instance.memo_key
-    tree, buffers = wire.encode({"a": list(instance.args), "k": instance.kwargs})
+def _args_key(args: list[Any], kwargs: dict[str, Any]) -> bytes:
+    tree, buffers = wire.encode({"a": list(args), "k": kwargs})
     h = hashlib.blake2b(repr(tree).encode(), digest_size=16)
     for b in buffers:
         h.update(b.dtype.str.encode())
         h.update(b.tobytes())
-    instance.memo_key = h.digest()
+    return h.digest()
+
+
+def _key(instance: Instance) -> bytes:
+    if instance.memo_key is None:
+        instance.memo_key = _args_key(list(instance.args), instance.kwargs)
     return instance.memo_key
 
 
@@ -123,12 +126,44 @@ class _Memo:
         self.calls: dict[bytes, Outcome] = {}
         self.truths: dict[bytes, Any] = {}
         self.refs: dict[bytes, Outcome] = {}
+        self.extra: dict[tuple[bytes, bytes], list[Outcome]] = {}  # prefetched further calls, used once each
 
     def student(self, inst: Instance) -> Outcome:
         k = _key(inst)
         if k not in self.calls:
             self.calls[k] = self.q.invoke(self.target, list(inst.args), inst.kwargs)
         return self.calls[k]
+
+    def prefetch(self, instances: list[Instance]) -> None:
+        """Make the student's calls on ``instances`` at once, pipelined (:meth:`WorkerTarget.call_many`).
+
+        The same calls in the same order as judging the list one by one makes: only the waiting
+        for each round trip goes. Questions with their own call sequence are called one by one.
+        """
+        many = getattr(self.target, "call_many", None)
+        if many is None or self.q.call is not None:
+            return
+        todo = list({_key(i): i for i in instances if _key(i) not in self.calls}.values())
+        outcomes = many([(self.q.function, list(i.args), i.kwargs, self.q.keep) for i in todo])
+        for inst, out in zip(todo, outcomes):  # shorter after a fatal outcome: the rest is called later
+            self.calls[_key(inst)] = out
+
+    def again(self, inst: Instance, args: list[Any]) -> Outcome:
+        """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
+        queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs)))
+        if queue:
+            return queue.pop(0)
+        return self.q.invoke(self.target, args, inst.kwargs)
+
+    def prefetch_again(self, instances: list[Instance], calls: Callable[[Instance], list[list[Any]]]) -> None:
+        """Make the contract check's further calls (``calls(inst)``) on ``instances`` at once, pipelined."""
+        many = getattr(self.target, "call_many", None)
+        if many is None or self.q.call is not None:
+            return
+        todo = [(inst, args) for inst in instances for args in calls(inst)]
+        outcomes = many([(self.q.function, args, inst.kwargs, self.q.keep) for inst, args in todo])
+        for (inst, args), out in zip(todo, outcomes):
+            self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append(out)
 
     def truth(self, inst: Instance) -> Any:
         k = _key(inst)
@@ -220,13 +255,19 @@ def search_again(instances: Callable[[], Any], judge: Callable[[Instance], str |
 
 def _search_derivative(question: Question, judge: Callable[[Instance], str | None], examples: int,
                        generated: list[Instance], memo: _Memo) -> tuple[Instance, str, list[Instance]] | None:
-    """The derivative check's search, or a judgement on the instances a passing search drew (:mod:`grader.drawn`)."""
+    """Judge the list of instances a passing search draws; search (and shrink) only at a failure on it.
+
+    The list is the same for every submission (:mod:`grader.drawn`): recalled, or drawn once with a
+    judge that passes everything. Every submission takes this one path, so its calls come in the same
+    order on the first grading and on every later one (a function that keeps state between calls
+    gets the same grade either way), and they can be made all at once (:meth:`_Memo.prefetch`).
+    """
     known = drawn.remembered(question, examples)
     if known is None:
-        found = search(question.instances(), judge, examples, generated)
-        if found is None:
-            drawn.remember(question, examples, generated)
-        return found
+        known = []
+        search(question.instances(), lambda inst: None, examples, known)
+        drawn.remember(question, examples, known)
+    memo.prefetch(known)
     for inst in known:
         message = judge(inst)
         if message is not None:
@@ -278,9 +319,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     judges: dict[str, Callable[[Instance, Outcome], str | None]] = {
         "derivative": lambda i, o: answer_problem(memo.truth(i), o, question.parts, question.axes, tol,
                                                   question.truth_name),
-        "contract": lambda i, o: contract_problem(
-            memo.truth(i), o, question, i,
-            lambda args: question.invoke(target, args, i.kwargs)),
+        "contract": lambda i, o: contract_problem(memo.truth(i), o, question, i, lambda args: memo.again(i, args)),
     }
     if solutions:
         judges["reference"] = lambda i, o: _against_reference(memo, solutions, question, i, o)
@@ -300,6 +339,9 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
             # seconds (most of a buggy submission's grading time).
             found = shown_before[0], message, [shown_before[0]]
         else:  # the same derandomized draws: reuse them while they pass
+            if r.check == "contract" and complete:
+                kept = [i for i in generated if (o := memo.student(i)).ok and not o.mutated and not o.aliased]
+                memo.prefetch_again(kept, lambda i: further_calls(question, i))
             found = search_again(question.instances, judge, n, generated, complete)
         if found is None:
             r.passed = True

@@ -306,14 +306,42 @@ class Worker:
         """Send one request and wait at most ``seconds`` for its reply (or raise ``EOFError``)."""
         from grader import wire
 
+        self.send(wire.pack_message(header, list(buffers)))
+        return self.receive(seconds)
+
+    def send(self, message: bytes) -> None:
+        """Write a packed request (:func:`grader.wire.pack_message`); ``EOFError`` if the worker is gone."""
+        try:
+            self.proc.stdin.write(message)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise EOFError(str(e)) from None
+
+    def receive(self, seconds: float) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The next reply, waiting at most ``seconds`` (then the worker is killed: ``EOFError``)."""
+        from grader import wire
+
         self.watchdog.arm(seconds)
         try:
-            wire.write_message(self.proc.stdin, header, list(buffers))
             return wire.read_message(self.proc.stdout, self.limits.reply_bytes)
-        except (BrokenPipeError, OSError) as e:
+        except OSError as e:
             raise EOFError(str(e)) from None
         finally:
             self.watchdog.disarm()
+
+    @property
+    def in_flight_bytes(self) -> int:
+        """How many request bytes may wait unread in the worker's pipe without a write blocking.
+
+        Half the pipe's capacity: requests sent ahead never fill it, so the worker can always
+        write its replies while this side is still writing (no deadlock).
+        """
+        try:
+            import fcntl
+
+            return fcntl.fcntl(self.proc.stdin.fileno(), 1032) // 2  # F_GETPIPE_SZ (Linux)
+        except (ImportError, OSError, ValueError):
+            return 2048  # a POSIX pipe holds at least 4 KiB
 
     def _expire(self) -> None:
         self.timed_out = True
@@ -476,32 +504,74 @@ class WorkerTarget:
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
+        return self.call_many([(name, args, kwargs or {}, keep)])[0]
+
+    def call_many(self, calls: list[tuple[str, list[Any], dict[str, Any], tuple[int, ...]]]) -> list[Outcome]:
+        """Independent calls ``(name, args, kwargs, keep)``, in order, pipelined.
+
+        Requests are sent ahead while earlier ones run (as many as the pipe holds without
+        blocking), so the worker is not idle during the round trips. The outcomes are what
+        calling one after the other gives; after a fatal one (a hang, a crash) no more are
+        made, and the list is that much shorter.
+        """
+        from collections import deque
+
         from grader import wire
         from grader.target import Outcome, outcome_from_reply
 
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            return Outcome(error=f"the submission used up its {self.limits.submission_seconds:.0f} s", fatal=True)
+        used_up = f"the submission used up its {self.limits.submission_seconds:.0f} s"
+        if self.deadline <= time.monotonic():
+            return [Outcome(error=used_up, fatal=True)]
         try:
             worker = self._ensure()
         except RuntimeError as e:
-            return Outcome(error=str(e), fatal=True)
-        tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
-        seconds = min(self.limits.call_seconds, left)
-        try:
-            header, out = worker.request({"op": "call", "name": name, "args": tree, "keep": list(keep)},
-                                         buffers, seconds=seconds)
-            return outcome_from_reply(header, out)
-        except wire.WireError as e:
-            worker.kill()
-            worker.death_reason()
-            return Outcome(error=f"returned something that cannot be graded: {e}", fatal=True)
-        except EOFError:
-            reason = worker.death_reason()
-            if reason == "did not finish in time":
-                reason = f"did not return within {seconds:g} s (an infinite loop?)"
-            tail = worker.log_tail(500).strip()
-            return Outcome(error=f"{name} {reason}", traceback=tail, fatal=True)
+            return [Outcome(error=str(e), fatal=True)]
+        packed = [wire.pack_message({"op": "call", "name": name, "args": tree, "keep": list(keep)}, buffers)
+                  for name, args, kwargs, keep in calls
+                  for tree, buffers in [wire.encode({"args": list(args), "kwargs": kwargs or {}})]]
+        budget = worker.in_flight_bytes if len(calls) > 1 else 0
+        outcomes: list[Outcome] = []
+        waiting: deque[int] = deque()  # sent, reply not read yet
+        queued = in_flight = 0
+        gone = False  # a write failed: the worker died (replies already on their way are still read)
+        while len(outcomes) < len(calls):
+            while (queued < len(calls) and not gone and time.monotonic() < self.deadline
+                   and (not waiting or in_flight + len(packed[queued]) <= budget)):
+                try:
+                    worker.send(packed[queued])
+                except EOFError:
+                    gone = True
+                    break
+                waiting.append(queued)
+                in_flight += len(packed[queued])
+                queued += 1
+            if waiting:
+                i = waiting.popleft()
+                in_flight -= len(packed[i])
+            elif gone:
+                i = queued  # its request could not be sent: it fails as a call on a dead worker does
+            else:
+                outcomes.append(Outcome(error=used_up, fatal=True))
+                break
+            seconds = max(0.0, min(self.limits.call_seconds, self.deadline - time.monotonic()))
+            try:
+                if i == queued:
+                    raise EOFError("the worker stopped")
+                header, out = worker.receive(seconds)
+                outcomes.append(outcome_from_reply(header, out))
+            except wire.WireError as e:
+                worker.kill()
+                worker.death_reason()
+                outcomes.append(Outcome(error=f"returned something that cannot be graded: {e}", fatal=True))
+                break
+            except EOFError:
+                reason = worker.death_reason()
+                if reason == "did not finish in time":
+                    reason = f"did not return within {seconds:g} s (an infinite loop?)"
+                tail = worker.log_tail(500).strip()
+                outcomes.append(Outcome(error=f"{calls[i][0]} {reason}", traceback=tail, fatal=True))
+                break
+        return outcomes
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""

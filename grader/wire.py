@@ -160,16 +160,18 @@ def subclasses(tree: Any) -> list[str]:
     return found
 
 
-def write_message(stream: BinaryIO, header: dict[str, Any], buffers: list[np.ndarray] = ()) -> None:
-    """Write one message: header length, header JSON, then each raw buffer."""
+def pack_message(header: dict[str, Any], buffers: list[np.ndarray] = ()) -> bytes:
+    """One message as bytes: header length, header JSON, then each raw buffer."""
     header = dict(header)
     header["buffers"] = [[_NAMES.get(b.dtype) or b.dtype.name, list(b.shape), b.nbytes] for b in buffers]
     raw = json.dumps(header, allow_nan=True).encode()
-    stream.write(_LEN.pack(len(raw)))
-    stream.write(raw)
-    for b in buffers:
-        if b.nbytes:  # memoryview cannot cast an empty multi-dimensional view
-            stream.write(memoryview(b).cast("B"))
+    # memoryview cannot cast an empty multi-dimensional view, hence the nbytes test
+    return b"".join([_LEN.pack(len(raw)), raw, *(memoryview(b).cast("B") for b in buffers if b.nbytes)])
+
+
+def write_message(stream: BinaryIO, header: dict[str, Any], buffers: list[np.ndarray] = ()) -> None:
+    """Write one message (see :func:`pack_message`)."""
+    stream.write(pack_message(header, buffers))
     stream.flush()
 
 

@@ -119,7 +119,7 @@ def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_d
 
     fresh = grading.search(q.instances(), judge, q.examples)
     generated: list = []
-    assert grading._search_derivative(q, lambda i: None, q.examples, generated, None) is None  # remembered
+    assert grading._search_derivative(q, lambda i: None, q.examples, generated, _NoFatal()) is None  # remembered
     drawn.forget()
     again = grading._search_derivative(q, judge, q.examples, [], _NoFatal())
     assert fresh is not None and again is not None
@@ -128,6 +128,9 @@ def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_d
 
 class _NoFatal:
     """A memo whose calls never hang (what _search_derivative asks when a remembered instance fails)."""
+
+    def prefetch(self, instances):
+        pass
 
     def student(self, inst):
         class _Out:

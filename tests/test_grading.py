@@ -215,3 +215,46 @@ def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, m
     drawn.forget()  # as in a new process: only the disk copy
     assert run("transposed_w.ipynb") == fresh
     assert all(score > 0 and not message for _, score, message, _ in run("correct.ipynb"))
+
+
+def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_path, monkeypatch):
+    """Its calls come in the same order whether the instances were just drawn or remembered, so a
+    function whose answers drift with the number of calls is graded alike on every run."""
+    import warnings
+
+    from grader import drawn, grading
+    from grader.assignments import get
+    from grader.notebook import read_submission
+    from grader.oracles.reference import load_solutions
+    from grader.sandbox import WorkerTarget
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "solutions/britz/reference.py").read_text()
+    drifting = source.replace(
+        "def delta_t_prev(W, delta_t, s_prev):\n    return W.T @ delta_t * (1 - s_prev**2)",
+        "_n = [0]\n\ndef delta_t_prev(W, delta_t, s_prev):\n    _n[0] += 1\n"
+        "    return W.T @ delta_t * (1 - s_prev**2) * (1.01 if 25 < _n[0] <= 45 else 1.0)")
+    assert drifting != source
+    (tmp_path / "drifting.py").write_text(drifting)
+    (tmp_path / "correct.py").write_text(source)
+    a = get("britz")
+    solutions = load_solutions("britz", root / "solutions")
+
+    def run(name):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            target = WorkerTarget(read_submission(tmp_path / name), mode="none")
+        try:
+            g = grading.grade(a, target, solutions, only=["delta_t_prev"])
+        finally:
+            target.close()
+        return [(c.name, c.score, c.message) for c in g.checks]
+
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path / "drawn"))
+    drawn.forget()
+    first = run("drifting.py")  # the instances are drawn
+    assert not all(score for _, score, _ in first)  # the drift is caught
+    drawn.forget()
+    run("correct.py")
+    drawn.forget()  # a new process: the instances come from disk
+    assert run("drifting.py") == first

@@ -1,4 +1,4 @@
-"""The worker's life: prestarted workers, deadlines kept by the watchdog, parallel behaviours."""
+"""The worker's life: prestarted workers, deadlines kept by the watchdog, pipelined calls, parallel behaviours."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import sandbox
@@ -72,3 +73,60 @@ def test_spawn_gives_a_second_worker_for_the_same_submission(submission):
     finally:
         target.close()
         other.close()
+
+
+@pytest.fixture
+def pipelined(tmp_path: Path):
+    path = tmp_path / "p.py"
+    path.write_text(
+        "import numpy as np\n\n"
+        "calls = []\n\n"
+        "def echo(a):\n    calls.append(1)\n    print('call', len(calls))\n    return np.asarray(a) * 2.0\n\n"
+        "def bump(a):\n    a += 1\n    return None\n\n"
+        "def fail(a):\n    raise ValueError(f'no {len(calls)}')\n\n"
+        "def count():\n    return len(calls)\n\n"
+        "def spin(a):\n    while True:\n        pass\n")
+    return read_submission(path)
+
+
+def test_pipelined_calls_give_what_calls_one_by_one_give(pipelined):
+    rng = np.random.default_rng(0)
+    batch = [("echo", [rng.normal(size=(3, 2))], {}, ()), ("bump", [np.zeros(2)], {}, ()),
+             ("fail", [1.0], {}, ()), ("echo", [[1.0, 2.0]], {}, ()), ("missing", [], {}, ())] * 3
+    one, many = (sandbox.WorkerTarget(pipelined, mode="none") for _ in range(2))
+    try:
+        expected = [one.call(*c) for c in batch]
+        got = many.call_many(batch)
+        assert len(got) == len(expected)
+        for e, g in zip(expected, got):
+            assert (e.ok, e.error, e.stdout, sorted(e.mutated)) == (g.ok, g.error, g.stdout, sorted(g.mutated))
+            if e.ok and e.value is not None:
+                np.testing.assert_array_equal(e.value, g.value)
+        assert many.call("count", []).value == one.call("count", []).value == 6  # every call made, once
+    finally:
+        one.close()
+        many.close()
+
+
+def test_pipelined_calls_stop_at_a_hang_and_the_worker_restarts(pipelined):
+    target = sandbox.WorkerTarget(pipelined, sandbox.Limits(call_seconds=1.0), mode="none")
+    try:
+        batch = [("echo", [1.0], {}, ())] * 3 + [("spin", [0.0], {}, ())] + [("echo", [2.0], {}, ())] * 3
+        got = target.call_many(batch)
+        assert [o.ok for o in got] == [True, True, True, False]  # nothing after the hang is reported
+        assert got[-1].fatal and "did not return within 1 s" in got[-1].error
+        assert target.call("count", []).value == 0  # a new worker: the calls after the hang were not made there
+    finally:
+        target.close()
+
+
+def test_pipelined_calls_larger_than_the_pipe_do_not_deadlock(pipelined):
+    target = sandbox.WorkerTarget(pipelined, mode="none")
+    try:
+        big = np.arange(200_000, dtype=np.float64)  # 1.6 MB each way, far over a pipe's 64 KiB
+        got = target.call_many([("echo", [big + i], {}, ()) for i in range(12)])
+        assert len(got) == 12 and all(o.ok for o in got)
+        for i, o in enumerate(got):
+            np.testing.assert_array_equal(o.value, 2.0 * (big + i))
+    finally:
+        target.close()

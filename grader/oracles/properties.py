@@ -89,17 +89,33 @@ def contract_problem(expected: Any, out: Outcome, question: Question, instance: 
     return _rows_problem(out, question, instance, call)
 
 
+def further_calls(question: Question, instance: Instance) -> list[list[Any]]:
+    """The arguments :func:`contract_problem` calls the function with again, when the first call kept the rules.
+
+    So that they can be made ahead, all at once (``grading._Memo.prefetch_again``).
+    """
+    split = _row_split(question, instance)
+    return [list(instance.args)] + ([] if split is None else [rows_subset(question, instance, r) for r in split])
+
+
+def _row_split(question: Question, instance: Instance) -> tuple[np.ndarray, np.ndarray] | None:
+    """The first batch row and the others, where the contract has batch rows and there are two or more."""
+    if question.rows is None:
+        return None
+    first_pos, first_axis = next(iter(question.rows.args.items()))
+    first = instance.args[first_pos]
+    n = len(first) if isinstance(first, list) else np.shape(first)[first_axis]
+    return None if n < 2 else (np.arange(1), np.arange(1, n))
+
+
 def _rows_problem(out: Outcome, question: Question, instance: Instance,
                   call: Callable[[list[Any]], Outcome]) -> str | None:
     spec = question.rows
-    if spec is None:
+    split = _row_split(question, instance)
+    if spec is None or split is None:
         return None
-    first_pos, first_axis = next(iter(spec.args.items()))
-    first = instance.args[first_pos]
-    n = len(first) if isinstance(first, list) else np.shape(first)[first_axis]
-    if n < 2:
-        return None
-    head, tail = np.arange(1), np.arange(1, n)
+    head, tail = split
+    n = len(head) + len(tail)
     a, b = call(rows_subset(question, instance, head)), call(rows_subset(question, instance, tail))
     if not (a.ok and b.ok):
         bad = a if not a.ok else b
