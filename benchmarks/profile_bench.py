@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import statistics
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -122,34 +123,35 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
     orig_init, orig_request = sandbox.Worker.__init__, sandbox.Worker.request
     orig_send, orig_receive = sandbox.Worker.send, sandbox.Worker.receive
     orig_probe = sandbox.bwrap_works
-    in_request = [False]  # exec and names messages: charged by request() as a whole
+    in_request = threading.local()  # exec and names messages: charged by request() as a whole (per thread)
 
     def init(self: sandbox.Worker, *args: Any, **kwargs: Any) -> None:
         with clock.charge("worker start"):
             orig_init(self, *args, **kwargs)
             orig_request(self, {"op": "names", "names": []}, seconds=60)  # returns once the worker is up
             workers[0] += 1
+            self.bench_number = workers[0]  # its calls replay against its own handles
 
     def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0) -> Any:
-        in_request[0] = True
+        in_request.on = True
         try:
             with clock.charge("notebook cells" if header.get("op") == "exec" else "round trips"):
                 return orig_request(self, header, buffers, seconds)
         finally:
-            in_request[0] = False
+            in_request.on = False
 
     def send(self: sandbox.Worker, message: bytes) -> None:
-        if in_request[0]:
+        if getattr(in_request, "on", False):
             return orig_send(self, message)
         header, buffers = wire.read_message(io.BytesIO(message))  # calls are sent packed (call_many)
         if header.get("op") == "call":
             payload = wire.decode(header["args"], buffers)
-            calls.append((workers[0], header["name"], payload, list(header.get("keep", []))))
+            calls.append((self.bench_number, header["name"], payload, list(header.get("keep", []))))
         with clock.charge("round trips"):
             return orig_send(self, message)
 
     def receive(self: sandbox.Worker, seconds: float) -> Any:
-        if in_request[0]:
+        if getattr(in_request, "on", False):
             return orig_receive(self, seconds)
         round_trips[0] += 1
         with clock.charge("round trips"):

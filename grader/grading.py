@@ -126,44 +126,48 @@ class _Memo:
         self.calls: dict[bytes, Outcome] = {}
         self.truths: dict[bytes, Any] = {}
         self.refs: dict[bytes, Outcome] = {}
-        self.extra: dict[tuple[bytes, bytes], list[Outcome]] = {}  # prefetched further calls, used once each
+        self.pending: dict[bytes, tuple[Any, int]] = {}  # calls sent ahead: (CallsAhead, position)
+        self.extra: dict[tuple[bytes, bytes], list[tuple[Any, int]]] = {}  # further calls sent ahead, used once
 
     def student(self, inst: Instance) -> Outcome:
         k = _key(inst)
         if k not in self.calls:
-            self.calls[k] = self.q.invoke(self.target, list(inst.args), inst.kwargs)
+            ahead = self.pending.pop(k, None)
+            out = ahead[0].get(ahead[1]) if ahead else None  # None: the calls sent ahead stopped before it
+            self.calls[k] = out if out is not None else self.q.invoke(self.target, list(inst.args), inst.kwargs)
         return self.calls[k]
 
     def prefetch(self, instances: list[Instance]) -> None:
-        """Make the student's calls on ``instances`` at once, pipelined (:meth:`WorkerTarget.call_many`).
+        """Send the student's calls on ``instances`` ahead (:meth:`WorkerTarget.send_ahead`).
 
-        The same calls in the same order as judging the list one by one makes: only the waiting
-        for each round trip goes. Questions with their own call sequence are called one by one.
+        The same calls in the same order as judging the list one by one makes; the worker runs the
+        next ones while this side judges. Questions with their own call sequence are called one by one.
         """
-        many = getattr(self.target, "call_many", None)
-        if many is None or self.q.call is not None:
+        start = getattr(self.target, "send_ahead", None)
+        if start is None or self.q.call is not None:
             return
         todo = list({_key(i): i for i in instances if _key(i) not in self.calls}.values())
-        outcomes = many([(self.q.function, list(i.args), i.kwargs, self.q.keep) for i in todo])
-        for inst, out in zip(todo, outcomes):  # shorter after a fatal outcome: the rest is called later
-            self.calls[_key(inst)] = out
+        ahead = start([(self.q.function, list(i.args), i.kwargs, self.q.keep) for i in todo])
+        self.pending.update({_key(inst): (ahead, j) for j, inst in enumerate(todo)})
 
     def again(self, inst: Instance, args: list[Any]) -> Outcome:
         """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
         queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs)))
+        out = None
         if queue:
-            return queue.pop(0)
-        return self.q.invoke(self.target, args, inst.kwargs)
+            ahead, j = queue.pop(0)
+            out = ahead.get(j)
+        return out if out is not None else self.q.invoke(self.target, args, inst.kwargs)
 
     def prefetch_again(self, instances: list[Instance], calls: Callable[[Instance], list[list[Any]]]) -> None:
-        """Make the contract check's further calls (``calls(inst)``) on ``instances`` at once, pipelined."""
-        many = getattr(self.target, "call_many", None)
-        if many is None or self.q.call is not None:
+        """Send the contract check's further calls (``calls(inst)``) on ``instances`` ahead."""
+        start = getattr(self.target, "send_ahead", None)
+        if start is None or self.q.call is not None:
             return
         todo = [(inst, args) for inst in instances for args in calls(inst)]
-        outcomes = many([(self.q.function, args, inst.kwargs, self.q.keep) for inst, args in todo])
-        for (inst, args), out in zip(todo, outcomes):
-            self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append(out)
+        ahead = start([(self.q.function, args, inst.kwargs, self.q.keep) for inst, args in todo])
+        for j, (inst, args) in enumerate(todo):
+            self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append((ahead, j))
 
     def truth(self, inst: Instance) -> Any:
         k = _key(inst)

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -430,6 +430,28 @@ def _close_spares() -> None:
         _spares.pop().close()
 
 
+class CallsAhead:
+    """Calls sent ahead to a worker (:meth:`WorkerTarget.send_ahead`); outcomes are read when asked for."""
+
+    def __init__(self, replies: Iterator[Outcome], count: int) -> None:
+        self._replies, self.count = replies, count
+        self.outcomes: list[Outcome] = []  # read so far, in order
+        self._done = False
+
+    def get(self, i: int) -> Outcome | None:
+        """The ``i``-th outcome (reading replies up to it), or ``None`` if the calls stopped before it."""
+        while len(self.outcomes) <= i and not self._done:
+            try:
+                self.outcomes.append(next(self._replies))
+            except StopIteration:
+                self._done = True
+        return self.outcomes[i] if 0 <= i < len(self.outcomes) else None
+
+    def finish(self) -> None:
+        if self.count:
+            self.get(self.count - 1)
+
+
 class WorkerTarget:
     """A submission's functions, run in a worker that is restarted whenever it dies.
 
@@ -448,6 +470,7 @@ class WorkerTarget:
         self.deadline = time.monotonic() + self.limits.submission_seconds
         self.worker: Worker | None = _take_spare(self.limits, self.mode)  # its cells run at the first call
         self.starts = 0
+        self._ahead: CallsAhead | None = None
 
     # -- worker life ------------------------------------------------------------------
     def _ensure(self) -> Worker:
@@ -497,6 +520,7 @@ class WorkerTarget:
         from grader import wire
 
         try:
+            self.finish_calls()
             reply, _ = self._ensure().request({"op": "names", "names": names}, seconds=self.limits.call_seconds)
             return {n: str(reply["names"].get(n, "missing")) for n in names}
         except (EOFError, wire.WireError, KeyError, TypeError, RuntimeError) as e:
@@ -507,13 +531,31 @@ class WorkerTarget:
         return self.call_many([(name, args, kwargs or {}, keep)])[0]
 
     def call_many(self, calls: list[tuple[str, list[Any], dict[str, Any], tuple[int, ...]]]) -> list[Outcome]:
-        """Independent calls ``(name, args, kwargs, keep)``, in order, pipelined.
+        """Independent calls ``(name, args, kwargs, keep)``, in order, pipelined (see :meth:`send_ahead`)."""
+        ahead = self.send_ahead(calls)
+        ahead.finish()
+        return ahead.outcomes
 
-        Requests are sent ahead while earlier ones run (as many as the pipe holds without
-        blocking), so the worker is not idle during the round trips. The outcomes are what
-        calling one after the other gives; after a fatal one (a hang, a crash) no more are
-        made, and the list is that much shorter.
+    def send_ahead(self, calls: list[tuple[str, list[Any], dict[str, Any], tuple[int, ...]]]) -> CallsAhead:
+        """Start independent calls ``(name, args, kwargs, keep)``; read their outcomes as they are needed.
+
+        Requests go out ahead of the replies (as many as the pipe holds without blocking), so the
+        worker runs the next calls while this side judges the last one. The calls are made in
+        order, and exactly as calling one after the other would make them; after a fatal one (a
+        hang, a crash) no more are made. Any other use of this target first reads every reply
+        still on its way, so the worker's calls always come in the same order.
         """
+        self.finish_calls()
+        self._ahead = CallsAhead(self._pipeline(calls), len(calls))
+        return self._ahead
+
+    def finish_calls(self) -> None:
+        """Read the replies of calls sent ahead that are still on their way."""
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            ahead.finish()
+
+    def _pipeline(self, calls: list[tuple[str, list[Any], dict[str, Any], tuple[int, ...]]]) -> Iterator[Outcome]:
         from collections import deque
 
         from grader import wire
@@ -521,20 +563,21 @@ class WorkerTarget:
 
         used_up = f"the submission used up its {self.limits.submission_seconds:.0f} s"
         if self.deadline <= time.monotonic():
-            return [Outcome(error=used_up, fatal=True)]
+            yield Outcome(error=used_up, fatal=True)
+            return
         try:
             worker = self._ensure()
         except RuntimeError as e:
-            return [Outcome(error=str(e), fatal=True)]
+            yield Outcome(error=str(e), fatal=True)
+            return
         packed = [wire.pack_message({"op": "call", "name": name, "args": tree, "keep": list(keep)}, buffers)
                   for name, args, kwargs, keep in calls
                   for tree, buffers in [wire.encode({"args": list(args), "kwargs": kwargs or {}})]]
         budget = worker.in_flight_bytes if len(calls) > 1 else 0
-        outcomes: list[Outcome] = []
         waiting: deque[int] = deque()  # sent, reply not read yet
         queued = in_flight = 0
         gone = False  # a write failed: the worker died (replies already on their way are still read)
-        while len(outcomes) < len(calls):
+        for _ in calls:
             while (queued < len(calls) and not gone and time.monotonic() < self.deadline
                    and (not waiting or in_flight + len(packed[queued]) <= budget)):
                 try:
@@ -551,27 +594,26 @@ class WorkerTarget:
             elif gone:
                 i = queued  # its request could not be sent: it fails as a call on a dead worker does
             else:
-                outcomes.append(Outcome(error=used_up, fatal=True))
-                break
+                yield Outcome(error=used_up, fatal=True)
+                return
             seconds = max(0.0, min(self.limits.call_seconds, self.deadline - time.monotonic()))
             try:
                 if i == queued:
                     raise EOFError("the worker stopped")
                 header, out = worker.receive(seconds)
-                outcomes.append(outcome_from_reply(header, out))
+                yield outcome_from_reply(header, out)
             except wire.WireError as e:
                 worker.kill()
                 worker.death_reason()
-                outcomes.append(Outcome(error=f"returned something that cannot be graded: {e}", fatal=True))
-                break
+                yield Outcome(error=f"returned something that cannot be graded: {e}", fatal=True)
+                return
             except EOFError:
                 reason = worker.death_reason()
                 if reason == "did not finish in time":
                     reason = f"did not return within {seconds:g} s (an infinite loop?)"
                 tail = worker.log_tail(500).strip()
-                outcomes.append(Outcome(error=f"{calls[i][0]} {reason}", traceback=tail, fatal=True))
-                break
-        return outcomes
+                yield Outcome(error=f"{calls[i][0]} {reason}", traceback=tail, fatal=True)
+                return
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""

@@ -130,3 +130,16 @@ def test_pipelined_calls_larger_than_the_pipe_do_not_deadlock(pipelined):
             np.testing.assert_array_equal(o.value, 2.0 * (big + i))
     finally:
         target.close()
+
+
+def test_calls_sent_ahead_are_all_made_before_any_other_call(pipelined):
+    target = sandbox.WorkerTarget(pipelined, mode="none")
+    try:
+        ahead = target.send_ahead([("echo", [float(i)], {}, ()) for i in range(5)])
+        assert ahead.get(0).value == 0.0
+        assert target.call("count", []).value == 5  # the four still on their way were read (made) first
+        assert [ahead.get(i).value for i in range(5)] == [0.0, 2.0, 4.0, 6.0, 8.0]
+        assert ahead.get(5) is None
+        assert target.call_many([]) == []
+    finally:
+        target.close()
