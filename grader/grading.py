@@ -126,14 +126,14 @@ class _Memo:
         self.calls: dict[bytes, Outcome] = {}
         self.truths: dict[bytes, Any] = {}
         self.refs: dict[bytes, Outcome] = {}
-        self.pending: dict[bytes, tuple[Any, int]] = {}  # calls sent ahead: (CallsAhead, position)
-        self.extra: dict[tuple[bytes, bytes], list[tuple[Any, int]]] = {}  # further calls sent ahead, used once
+        self.pending: dict[bytes, tuple[Any, int, int]] = {}  # calls sent ahead: (CallsAhead, first, count)
+        self.extra: dict[tuple[bytes, bytes], list[tuple[Any, int, int]]] = {}  # further calls sent ahead, used once
 
     def student(self, inst: Instance) -> Outcome:
         k = _key(inst)
         if k not in self.calls:
             ahead = self.pending.pop(k, None)
-            out = ahead[0].get(ahead[1]) if ahead else None  # None: the calls sent ahead stopped before it
+            out = self._collect(*ahead) if ahead else None
             self.calls[k] = out if out is not None else self.q.invoke(self.target, list(inst.args), inst.kwargs)
         return self.calls[k]
 
@@ -141,33 +141,50 @@ class _Memo:
         """Send the student's calls on ``instances`` ahead (:meth:`WorkerTarget.send_ahead`).
 
         The same calls in the same order as judging the list one by one makes; the worker runs the
-        next ones while this side judges. Questions with their own call sequence are called one by one.
+        next ones while this side judges.
         """
-        start = getattr(self.target, "send_ahead", None)
-        if start is None or self.q.call is not None:
-            return
         todo = list({_key(i): i for i in instances if _key(i) not in self.calls}.values())
-        ahead = start([(self.q.function, list(i.args), i.kwargs, self.q.keep) for i in todo])
-        self.pending.update({_key(inst): (ahead, j) for j, inst in enumerate(todo)})
+        self.pending.update(zip(map(_key, todo), self._send_ahead([(list(i.args), i.kwargs) for i in todo])))
 
     def again(self, inst: Instance, args: list[Any]) -> Outcome:
         """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
         queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs)))
-        out = None
-        if queue:
-            ahead, j = queue.pop(0)
-            out = ahead.get(j)
+        out = self._collect(*queue.pop(0)) if queue else None
         return out if out is not None else self.q.invoke(self.target, args, inst.kwargs)
 
     def prefetch_again(self, instances: list[Instance], calls: Callable[[Instance], list[list[Any]]]) -> None:
         """Send the contract check's further calls (``calls(inst)``) on ``instances`` ahead."""
-        start = getattr(self.target, "send_ahead", None)
-        if start is None or self.q.call is not None:
-            return
         todo = [(inst, args) for inst in instances for args in calls(inst)]
-        ahead = start([(self.q.function, args, inst.kwargs, self.q.keep) for inst, args in todo])
-        for j, (inst, args) in enumerate(todo):
-            self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append((ahead, j))
+        for (inst, args), ahead in zip(todo, self._send_ahead([(args, inst.kwargs) for inst, args in todo])):
+            self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append(ahead)
+
+    def _send_ahead(self, invocations: list[tuple[list[Any], dict[str, Any]]]) -> list[tuple[Any, int, int]]:
+        """Send the calls of ``invocations`` ahead in one go; for each, where its calls are: (batch, first, count)."""
+        start = getattr(self.target, "send_ahead", None)
+        if start is None or not invocations:
+            return []
+        flat: list[Any] = []
+        spans = []
+        for args, kwargs in invocations:
+            calls = self.q.calls(args, kwargs)
+            spans.append((len(flat), len(calls)))
+            flat += calls
+        batch = start(flat)
+        return [(batch, first, count) for first, count in spans]
+
+    def _collect(self, batch: Any, first: int, count: int) -> Outcome | None:
+        """The outcome of one invocation sent ahead; ``None`` if its calls were not made (an earlier fatal one)."""
+        outs = []
+        for j in range(first, first + count):
+            out = batch.get(j)
+            if out is None:
+                break
+            outs.append(out)
+            if out.fatal:
+                break
+        if len(outs) == count or (outs and outs[-1].fatal):
+            return self.q.combine(outs)
+        return None
 
     def truth(self, inst: Instance) -> Any:
         k = _key(inst)

@@ -47,6 +47,28 @@ class Behaviour:
     parallel: bool = False
 
 
+#: One call: ``(function name, positional args, keyword args, positions of a returned tuple kept in the worker)``.
+Call = tuple[str, list[Any], dict[str, Any], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class CallSequence:
+    """How to call a function that needs other calls first (a backward needs its forward's cache).
+
+    ``calls(args, kwargs)`` lists the calls, made in order in one go (a later call refers to an
+    earlier call's result with :class:`grader.wire.Earlier`, so none waits for a reply);
+    ``combine(outcomes)`` makes the question's outcome of theirs (fewer of them after a fatal one).
+    """
+
+    calls: Callable[[list[Any], dict[str, Any]], list[Call]]
+    combine: Callable[[list[Any]], Any]
+
+    def run(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
+        from grader.target import call_all
+
+        return self.combine(call_all(target, self.calls(list(args), dict(kwargs or {}))))
+
+
 @dataclass(frozen=True)
 class Question:
     """One graded function.
@@ -73,10 +95,10 @@ class Question:
         Batch-row independence, where the contract has batch rows.
     keep
         Positions of a returned tuple that stay opaque in the worker (caches).
-    call
-        A custom call sequence (see :meth:`invoke`).
+    sequence
+        How to call the function when it needs other calls first (see :class:`CallSequence`).
     needs
-        Other functions of the student's that ``call`` uses.
+        Other functions of the student's that ``sequence`` calls.
     """
 
     function: str
@@ -91,20 +113,24 @@ class Question:
     tolerance: Tolerance = COMPLEX_STEP_TOL
     examples: int = 40
     behaviours: tuple[Behaviour, ...] = ()
-    call: Callable[[Any, list[Any], dict[str, Any]], Any] | None = None
-    needs: tuple[str, ...] = ()  # other student functions ``call`` uses (a backward needs its forward)
+    sequence: CallSequence | None = None
+    needs: tuple[str, ...] = ()  # other student functions ``sequence`` calls (a backward needs its forward)
     truth_name: str = "the derivative of the forward pass"  # how feedback names the true answer
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
-        """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`.
-
-        A question whose function needs other calls first (a backward
-        function needs the cache its forward function made) sets ``call``:
-        ``call(target, args, kwargs) -> Outcome``.
-        """
-        if self.call is not None:
-            return self.call(target, list(args), dict(kwargs or {}))
+        """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`."""
+        if self.sequence is not None:
+            return self.sequence.run(target, args, kwargs)
         return target.call(self.function, list(args), kwargs or {}, self.keep)
+
+    def calls(self, args: list[Any], kwargs: dict[str, Any] | None = None) -> list[Call]:
+        """The calls :meth:`invoke` makes (their outcomes make one with :meth:`combine`)."""
+        if self.sequence is not None:
+            return self.sequence.calls(list(args), dict(kwargs or {}))
+        return [(self.function, list(args), dict(kwargs or {}), self.keep)]
+
+    def combine(self, outcomes: list[Any]) -> Any:
+        return self.sequence.combine(outcomes) if self.sequence is not None else outcomes[0]
 
 
 @dataclass(frozen=True)

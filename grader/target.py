@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader import wire
-from grader.worker import Handles, _missing, invoke
+from grader.worker import _FAILED, Handles, _missing, invoke
 
 
 @dataclass
@@ -83,6 +83,7 @@ class LocalTarget:
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
         if not callable(self.functions.get(name)):
+            self.handles.recent.append(_FAILED)  # a call all the same, for Earlier references
             return Outcome(error=f"no function named {name} is defined")
         # Through the wire format and back, so values are normalised exactly as a worker's are.
         tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
@@ -93,3 +94,19 @@ class LocalTarget:
 
     def close(self) -> None:
         self.handles.objects.clear()
+
+
+def call_all(target: Any, calls: list[tuple[str, list[Any], dict[str, Any], tuple[int, ...]]]) -> list[Outcome]:
+    """Make ``calls`` in order, pipelined where the target can (:meth:`WorkerTarget.call_many`).
+
+    After a fatal outcome no more calls are made, so the list can be shorter than ``calls``.
+    """
+    many = getattr(target, "call_many", None)
+    if many is not None:
+        return many(calls)
+    outcomes: list[Outcome] = []
+    for name, args, kwargs, keep in calls:
+        outcomes.append(target.call(name, args, kwargs, keep))
+        if outcomes[-1].fatal:
+            break
+    return outcomes

@@ -5,7 +5,8 @@ the trusted side only ever runs ``json.loads`` and ``np.frombuffer`` on what an
 untrusted worker sends, after checking every buffer's dtype (a short
 whitelist), shape and size. Besides arrays, a value may be ``None``, a bool,
 an int, a float, a short string, a list, a tuple, a dict with string keys, or
-a :class:`Handle` (an opaque object that stays in the worker).
+a :class:`Handle` (an opaque object that stays in the worker), or an
+:class:`Earlier` (part of what an earlier call returned, in the worker).
 
 This module is imported by the worker too, so it depends on numpy and the
 standard library only.
@@ -49,6 +50,18 @@ class Handle:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """Item ``item`` of what the call ``back`` calls before this one returned, in the worker.
+
+    So that a backward function can be called on the cache its forward function made
+    before that forward call's reply has arrived (calls sent ahead, :mod:`grader.sandbox`).
+    """
+
+    back: int
+    item: int
+
+
+@dataclass(frozen=True)
 class Unsupported:
     """What the worker sends instead of a value that cannot cross."""
 
@@ -74,6 +87,8 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
             return v[:MAX_STRING]
         if isinstance(v, Handle):
             return {"__handle__": v.id}
+        if isinstance(v, Earlier):
+            return {"__earlier__": [v.back, v.item]}
         if isinstance(v, Unsupported):
             return {"__unsupported__": v.type_name, "reason": v.reason}
         if isinstance(v, np.ndarray):
@@ -134,6 +149,9 @@ def decode(tree: Any, buffers: list[np.ndarray]) -> Any:
             return {str(k): dec(x, depth + 1) for k, x in t["__dict__"].items()}
         if "__handle__" in t:
             return Handle(int(t["__handle__"]))
+        if "__earlier__" in t:
+            back, item = t["__earlier__"]
+            return Earlier(int(back), int(item))
         if "__unsupported__" in t:
             return Unsupported(str(t["__unsupported__"]), str(t.get("reason", "")))
         raise WireError("unknown node")

@@ -14,6 +14,7 @@ same way wherever it ran. Imports: numpy, the standard library and
 from __future__ import annotations
 
 import builtins
+import collections
 import difflib
 import io
 import os
@@ -107,12 +108,18 @@ def _arrays(v: Any) -> list[np.ndarray]:
     return []
 
 
+_FAILED = object()  # what a call that raised returned, for Earlier references to it
+
+
 class Handles:
-    """Objects that stay on this side of the channel (a student's caches)."""
+    """Objects that stay on this side of the channel: a student's caches, and what the last calls returned."""
+
+    RECENT = 16
 
     def __init__(self) -> None:
         self.objects: dict[int, Any] = {}
         self.next = 1
+        self.recent: collections.deque[Any] = collections.deque(maxlen=self.RECENT)
 
     def keep(self, obj: Any) -> wire.Handle:
         self.objects[self.next] = obj
@@ -124,6 +131,16 @@ class Handles:
             if v.id not in self.objects:
                 raise KeyError(f"no object kept under handle {v.id}")
             return self.objects[v.id]
+        if isinstance(v, wire.Earlier):
+            if not 1 <= v.back <= len(self.recent):
+                raise KeyError(f"no call {v.back} calls back")
+            earlier = self.recent[-v.back]
+            if earlier is _FAILED:
+                raise KeyError("the earlier call it needs failed")
+            try:
+                return earlier[v.item]
+            except (TypeError, IndexError, KeyError):
+                raise KeyError(f"the earlier call's result has no item {v.item}") from None
         if isinstance(v, list):
             return [self.resolve(x) for x in v]
         if isinstance(v, tuple):
@@ -139,7 +156,11 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     (opaque caches). The reply says which arguments the call modified (with
     their new values) and which arguments the result shares memory with.
     """
-    args = handles.resolve(args)
+    try:
+        args = handles.resolve(args)
+    except KeyError as exc:
+        handles.recent.append(_FAILED)
+        return {"ok": False, "error": f"could not be called: {exc.args[0]}", "traceback": "", "stdout": ""}, []
     before = [_copy(a) for a in args]
     kw_before = {k: _copy(v) for k, v in kwargs.items()}
     out = CappedText()
@@ -150,6 +171,7 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
         value = fn(*args, **kwargs)
     except BaseException as exc:  # a student's SystemExit, KeyboardInterrupt, ... are results too
         sys.stdout, sys.stderr = saved
+        handles.recent.append(_FAILED)
         if isinstance(exc, (KeyboardInterrupt,)) and not capture:
             raise
         return {"ok": False, "error": _describe(exc), "traceback": _student_traceback(exc),
@@ -157,6 +179,7 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     finally:
         sys.stdout, sys.stderr = saved
 
+    handles.recent.append(value)
     mutated = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if not _same(a, b)}
     mutated.update({k: v for k, v in kwargs.items() if not _same(v, kw_before[k])})
     if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
@@ -239,12 +262,14 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
         elif op == "call":
             fn = namespace.get(header["name"])
             if not callable(fn):
+                handles.recent.append(_FAILED)
                 wire.write_message(replies, {"ok": False, "error": f"no function named {header['name']} is defined",
                                              "traceback": ""})
                 continue
             try:
                 payload = wire.decode(header["args"], buffers)
             except wire.WireError as e:
+                handles.recent.append(_FAILED)
                 wire.write_message(replies, {"ok": False, "error": f"bad request: {e}", "traceback": ""})
                 continue
             reply, out_buffers = invoke(fn, payload["args"], payload.get("kwargs", {}),

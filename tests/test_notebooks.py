@@ -32,7 +32,7 @@ def test_notebook_is_a_skeleton_with_check_cells(name):
                 defs[node.name] = node
     for q in get(name).questions:
         fn = defs[q.function]  # every graded function has a skeleton ...
-        if q.call is None:  # (a backward's instance also holds its forward's arguments)
+        if q.sequence is None:  # (a backward's instance also holds its forward's arguments)
             assert [a.arg for a in fn.args.args] == list(q.signature)  # ... with the contract's signature
         raises = [n for n in ast.walk(fn) if isinstance(n, ast.Raise)]
         assert raises and len(fn.body) <= 2, f"{q.function} is not a skeleton"

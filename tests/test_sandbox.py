@@ -85,7 +85,9 @@ def pipelined(tmp_path: Path):
         "def bump(a):\n    a += 1\n    return None\n\n"
         "def fail(a):\n    raise ValueError(f'no {len(calls)}')\n\n"
         "def count():\n    return len(calls)\n\n"
-        "def spin(a):\n    while True:\n        pass\n")
+        "def spin(a):\n    while True:\n        pass\n\n"
+        "def pair(a):\n    return np.asarray(a) + 1.0, {'kept': np.asarray(a)}\n\n"
+        "def use(cache):\n    return cache['kept'] * 10.0\n")
     return read_submission(path)
 
 
@@ -141,5 +143,25 @@ def test_calls_sent_ahead_are_all_made_before_any_other_call(pipelined):
         assert [ahead.get(i).value for i in range(5)] == [0.0, 2.0, 4.0, 6.0, 8.0]
         assert ahead.get(5) is None
         assert target.call_many([]) == []
+    finally:
+        target.close()
+
+
+def test_a_call_can_take_what_an_earlier_call_returned_before_its_reply(pipelined):
+    from grader.wire import Earlier, Handle
+
+    target = sandbox.WorkerTarget(pipelined, mode="none")
+    try:
+        got = target.call_many([("pair", [3.0], {}, (1,)), ("use", [Earlier(1, 1)], {}, ()),
+                                ("fail", [0.0], {}, ()), ("use", [Earlier(1, 1)], {}, ()),
+                                ("use", [Earlier(4, 1)], {}, ()), ("use", [Earlier(99, 0)], {}, ()),
+                                ("use", [Handle(12345)], {}, ()), ("echo", [1.0], {}, ())])
+        assert got[0].ok and isinstance(got[0].value[1], Handle)  # the cache stays in the worker ...
+        assert got[1].value == 30.0  # ... and the next call got it without waiting for the reply
+        assert not got[3].ok and "earlier call it needs failed" in got[3].error
+        assert got[4].value == 30.0  # four calls back: the pair again
+        assert not got[5].ok and not got[6].ok and "handle 12345" in got[6].error
+        assert got[7].ok and got[7].value == 2.0  # bad references are errors of their call, not of the worker
+        assert not any(o.fatal for o in got)
     finally:
         target.close()

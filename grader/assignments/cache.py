@@ -18,10 +18,10 @@ import numpy as np
 from grader import strategies as gs
 from grader.diagnose import same_values
 from grader.oracles.derivative import CENTRAL_TOL, central_difference_gradient, vjp
-from grader.questions import Assignment, Behaviour, Question, Rows
+from grader.questions import Assignment, Behaviour, CallSequence, Question, Rows
 from grader.strategies import Instance, composite, st
 from grader.target import Outcome
-from grader.wire import Handle
+from grader.wire import Earlier, Handle
 
 STEP = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE = ("x", "h0", "Wx", "Wh", "b")
@@ -81,34 +81,39 @@ def _sequence_backward(draw: st.DrawFn) -> Instance:
 
 # -- calling a forward/backward pair -------------------------------------------------------------------
 
-def _forward_value(name: str) -> Any:
+def _forward_value(name: str) -> CallSequence:
     """Call a forward function; its value is the first element, its cache stays behind as a handle."""
 
-    def call(target: Any, args: list[Any], kwargs: dict[str, Any]) -> Outcome:
-        out = target.call(name, args, kwargs, keep=(1,))
+    def combine(outs: list[Outcome]) -> Outcome:
+        (out,) = outs
         if out.ok and not (isinstance(out.value, tuple) and len(out.value) == 2):
             return Outcome(error=f"{name} should return a tuple (value, cache)", stdout=out.stdout)
         if out.ok:
             out.value = out.value[0]
         return out
 
-    return call
+    return CallSequence(lambda args, kwargs: [(name, args, kwargs, (1,))], combine)
 
 
-def _backward(forward_name: str, name: str) -> Any:
+def _backward(forward_name: str, name: str) -> CallSequence:
     """Run the student's forward (keeping its cache), then the backward on that cache, twice."""
 
-    def call(target: Any, args: list[Any], kwargs: dict[str, Any]) -> Outcome:
-        fwd = target.call(forward_name, args[:5], {}, keep=(1,))
+    def calls(args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+        # the backward takes the cache the forward just returned (1 and 2 calls back), still in the worker
+        return [(forward_name, args[:5], {}, (1,)), (name, [args[5], Earlier(1, 1)], {}, ()),
+                (name, [args[5], Earlier(2, 1)], {}, ())]
+
+    def combine(outs: list[Outcome]) -> Outcome:
+        fwd = outs[0]
         if not fwd.ok:
             fwd.error = f"{forward_name} (run first, to make the cache) failed: {fwd.error}"
             return fwd
         if not (isinstance(fwd.value, tuple) and len(fwd.value) == 2 and isinstance(fwd.value[1], Handle)):
             return Outcome(error=f"{forward_name} should return a tuple (value, cache)")
-        out = target.call(name, [args[5], fwd.value[1]], {})
+        out = outs[1]
         if not out.ok:
             return out
-        again = target.call(name, [args[5], fwd.value[1]], {})
+        again = outs[2]
         if not again.ok or not same_values(out.value, again.value, REPEAT_TOL):
             what = f"raised {again.error}" if not again.ok else "gave a different result"
             return Outcome(error=f"using the same cache a second time {what}: the backward pass must not change "
@@ -118,7 +123,7 @@ def _backward(forward_name: str, name: str) -> Any:
         out.aliased = sorted(set(fwd.aliased) | {5 for i in out.aliased if i == 0})
         return out
 
-    return call
+    return CallSequence(calls, combine)
 
 
 # -- truths -------------------------------------------------------------------------------------
@@ -151,7 +156,7 @@ def _own_forward_check(forward_name: str, name: str, names: tuple[str, ...], sha
         for shape_set in shapes:
             args = [rng.uniform(-1, 1, s) for s in shape_set[:5]]
             upstream = rng.uniform(-1, 1, shape_set[5])
-            back = _backward(forward_name, name)(target, [*args, upstream], {})
+            back = _backward(forward_name, name).run(target, [*args, upstream])
             if not back.ok:
                 return False, f"{name} failed: {back.error}"
 
@@ -160,7 +165,7 @@ def _own_forward_check(forward_name: str, name: str, names: tuple[str, ...], sha
                 out = np.empty(P)
                 for i in range(P):
                     call_args = [np.array(p[k][min(i, p[k].shape[0] - 1)]) for k in names]
-                    f = _forward_value(forward_name)(target, call_args, {})
+                    f = _forward_value(forward_name).run(target, call_args)
                     if not f.ok:
                         raise ValueError(f"{forward_name} failed: {f.error}")
                     out[i] = float(np.sum(np.asarray(f.value, dtype=float) * upstream))
@@ -189,18 +194,18 @@ ASSIGNMENT = Assignment(
     source="seed 001: do the previous layers have to be stored for BPTT?",
     questions=(
         Question("rnn_step_forward", 1, STEP, _step, _step_truth, axes={"": ("n", "unit")},
-                 rows=Rows({0: 0, 1: 0}), call=_forward_value("rnn_step_forward")),
+                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_step_forward")),
         Question("rnn_step_backward", 2, (*STEP, "dnext_h"), _step_backward, _step_vjp,
-                 parts=("dx", "dprev_h", "dWx", "dWh", "db"), call=_backward("rnn_step_forward", "rnn_step_backward"), needs=("rnn_step_forward",),
+                 parts=("dx", "dprev_h", "dWx", "dWh", "db"), sequence=_backward("rnn_step_forward", "rnn_step_backward"), needs=("rnn_step_forward",),
                  axes={"dx": ("n", "input"), "dprev_h": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
                      "rnn_step_forward", "rnn_step_backward", STEP,
                      [((2, 3), (2, 4), (3, 4), (4, 4), (4,), (2, 4))]), parallel=True),)),
         Question("rnn_forward", 1, SEQUENCE, _sequence, _sequence_truth, axes={"": ("n", "t", "unit")},
-                 rows=Rows({0: 0, 1: 0}), call=_forward_value("rnn_forward")),
+                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_forward")),
         Question("rnn_backward", 4, (*SEQUENCE, "dh"), _sequence_backward, _sequence_vjp,
-                 parts=("dx", "dh0", "dWx", "dWh", "db"), call=_backward("rnn_forward", "rnn_backward"), needs=("rnn_forward",),
+                 parts=("dx", "dh0", "dWx", "dWh", "db"), sequence=_backward("rnn_forward", "rnn_backward"), needs=("rnn_forward",),
                  axes={"dx": ("n", "t", "input"), "dh0": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(

@@ -330,7 +330,7 @@ def master_notebook(assignment: Assignment, reference_source: str, install: str,
     for i, q in enumerate(assignment.questions, 1):
         header, doc, body = ref.functions[q.function]
         params, written = _params(header)
-        if q.call is None and tuple(params) != q.signature:
+        if q.sequence is None and tuple(params) != q.signature:
             raise ValueError(f"reference.py: {q.function}({', '.join(params)}) does not take the declared "
                              f"arguments ({', '.join(q.signature)})")
         tests = _question_tests(assignment, q, seconds)
