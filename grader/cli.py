@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
-from grader.assignments import NAMES, UnknownAssignment, get
+from grader.assignments import NAMES, TWO_WORKERS, UnknownAssignment, get
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -49,24 +49,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(name: str) -> int:
+    return 2 if name in TWO_WORKERS else 1
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.sandbox import SandboxUnavailable, WorkerTarget, prestart
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
         try:
-            prestart(args.sandbox)  # boots while numpy and the assignment are imported
+            prestart(args.sandbox, count=_workers(args.assignment))  # they boot while numpy is imported
         except SandboxUnavailable as e:
             console.print(f"[red]error:[/red] {e}")
             return 2
-    from grader.grading import grade, workers
+    from grader.grading import grade
     from grader.notebook import SubmissionError, read_submission
     from grader.report import text_report
 
     assignment = get(args.assignment)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prestart(args.sandbox, count=workers(assignment))  # a parallel behaviour's worker, if there is one
     try:
         submission = read_submission(args.notebook)
     except SubmissionError as e:
@@ -106,17 +107,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     paths = _submissions(args.submissions)
     in_process = len(paths) == 1 or args.jobs == 1
-    if in_process:
-        prestart(mode)  # graded in this process: the worker boots while numpy and the assignment are imported
+    if in_process:  # graded in this process: the workers boot while numpy and the assignment are imported
+        prestart(mode, count=_workers(args.assignment))
 
     from grader.batch import Job, default_jobs, run_batch
-    from grader.grading import workers
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
 
     jobs = args.jobs or default_jobs()
     assignment = get(args.assignment)
-    if in_process:
-        prestart(mode, count=workers(assignment))  # a parallel behaviour's worker, if there is one
     try:
         folder = solutions_dir(args.solutions)
         load_solutions(assignment.name, folder)

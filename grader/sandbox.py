@@ -109,6 +109,7 @@ class Limits:
     processes: int = 32  # pids cgroup, where writable
     call_seconds: float = 10.0
     cell_seconds: float = 30.0
+    run_seconds: float = 60.0  # a grader loop run next to the student's code (trask's training)
     submission_seconds: float = 600.0
     reply_bytes: int = 64 << 20
     tmpfs_bytes: int = 32 << 20
@@ -614,6 +615,34 @@ class WorkerTarget:
                 tail = worker.log_tail(500).strip()
                 yield Outcome(error=f"{calls[i][0]} {reason}", traceback=tail, fatal=True)
                 return
+
+    def run(self, function: str, args: list[Any]) -> Outcome:
+        """``module:name(target, *args)`` of the grader's run in the worker, next to the student's functions.
+
+        See :func:`grader.target.run_near`. Only functions of the grader's own modules can be named.
+        """
+        from grader import wire
+        from grader.target import Outcome, outcome_from_reply
+
+        self.finish_calls()
+        seconds = max(0.0, min(self.limits.run_seconds, self.deadline - time.monotonic()))
+        try:
+            worker = self._ensure()
+            tree, buffers = wire.encode({"args": list(args), "kwargs": {}})
+            header, out = worker.request({"op": "run", "function": function, "args": tree, "run_seconds": seconds,
+                                          "call_seconds": self.limits.call_seconds}, buffers, seconds + 1.0)
+            return outcome_from_reply(header, out)
+        except RuntimeError as e:
+            return Outcome(error=str(e), fatal=True)
+        except wire.WireError as e:
+            worker.kill()
+            worker.death_reason()
+            return Outcome(error=f"gave back something that cannot be graded: {e}", fatal=True)
+        except EOFError:
+            reason = worker.death_reason()
+            if reason == "did not finish in time":
+                reason = f"did not finish within {seconds:g} s"
+            return Outcome(error=reason, traceback=worker.log_tail(500).strip(), fatal=True)
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""

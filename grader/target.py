@@ -9,6 +9,9 @@ from the same wire format, so every check judges them alike.
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -42,6 +45,9 @@ class Outcome:
         return text + (f"\n{self.traceback.rstrip()}" if self.traceback else "")
 
 
+MAX_NAMES = 100
+
+
 def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray]) -> Outcome:
     """Decode a worker's reply to ``call`` (already read and checked by :mod:`grader.wire`)."""
     if not header.get("ok"):
@@ -52,8 +58,64 @@ def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray]) -> Out
     if not isinstance(payload, dict):
         raise wire.WireError("reply without a result")
     aliased = [int(i) for i in header.get("aliased", []) if isinstance(i, int)]
+    # named by the worker's encoder (as trustworthy as the tree it also wrote), for feedback only
+    subclasses = [str(n)[:100] for n in header.get("subclasses", [])[:MAX_NAMES]] \
+        if isinstance(header.get("subclasses"), list) else []
     return Outcome(value=payload.get("value"), mutated=dict(payload.get("mutated", {})), aliased=aliased,
-                   subclasses=wire.subclasses(tree), stdout=str(header.get("stdout", "")))
+                   subclasses=subclasses, stdout=str(header.get("stdout", "")))
+
+
+class OutOfTime(BaseException):
+    """Raised by SIGALRM. A BaseException, so that neither Hypothesis nor a plain ``except Exception`` keeps it."""
+
+
+class TimedTarget:
+    """The student's functions in this process, each call limited in time with SIGALRM.
+
+    A call past its limit comes back as a fatal outcome, exactly as a hung call
+    in the sandboxed worker does, so the engine stops searching at once and
+    reports "did not return within ... s". Used where the student's functions
+    run in the same process as the loop calling them: otter's test cells, and
+    a grader loop run in the worker (:func:`run_near`).
+    """
+
+    def __init__(self, inner: LocalTarget, call_seconds: float, total_seconds: float) -> None:
+        self.inner, self.call_seconds, self.total = inner, call_seconds, total_seconds
+        self.deadline = time.monotonic() + total_seconds
+        self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def available(self, names: list[str]) -> dict[str, str]:
+        return self.inner.available(names)
+
+    def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
+             keep: tuple[int, ...] = ()) -> Outcome:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return Outcome(error=f"the checks used up their {self.total:g} s", fatal=True)
+        if not self.can_alarm:  # signals work only in the main thread: no limit rather than no check
+            return self.inner.call(name, args, kwargs, keep)
+        limit = min(self.call_seconds, left)
+        fired: list[bool] = []
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            fired.append(True)
+            raise OutOfTime
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        # It fires again every 0.2 s: a student's bare ``except:`` swallows one alarm, not all of them.
+        signal.setitimer(signal.ITIMER_REAL, limit, 0.2)
+        try:
+            out = self.inner.call(name, args, kwargs, keep)
+        except OutOfTime:
+            out = None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if fired or out is None:
+            what = (f"did not return within {limit:g} s (an infinite loop?)" if limit == self.call_seconds
+                    else f"was stopped: the checks used up their {self.total:g} s")
+            return Outcome(error=f"{name} {what}", fatal=True)
+        return out
 
 
 class Target(Protocol):
@@ -110,3 +172,19 @@ def call_all(target: Any, calls: list[tuple[str, list[Any], dict[str, Any], tupl
         if outcomes[-1].fatal:
             break
     return outcomes
+
+
+def run_near(target: Any, function: Callable[..., Any], *args: Any) -> Outcome:
+    """``function(target_there, *args)`` where the target's functions run: in its worker, if it has one.
+
+    For a loop of many calls that each need the last one's result (trask's training), which would
+    otherwise wait for a round trip per call. ``function`` is the grader's own (a module under
+    ``grader.``); what it returns crosses back in the wire format, to be checked like any answer.
+    """
+    run = getattr(target, "run", None)
+    if run is not None:
+        return run(f"{function.__module__}:{function.__qualname__}", list(args))
+    try:
+        return Outcome(value=function(target, *args))
+    except Exception as e:  # noqa: BLE001 - the target's own errors come back as outcomes; this is a bug
+        return Outcome(error=f"{type(e).__name__}: {e}")

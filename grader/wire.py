@@ -69,29 +69,17 @@ class Unsupported:
     reason: str
 
 
-def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
-    """Split ``value`` into a JSON-able tree and a list of contiguous arrays."""
+def encode(value: Any, subclasses: list[str] | None = None) -> tuple[Any, list[np.ndarray]]:
+    """Split ``value`` into a JSON-able tree and a list of contiguous arrays.
+
+    ``subclasses``, when given, collects the names of ndarray subclasses converted on the way.
+    """
     buffers: list[np.ndarray] = []
 
     def enc(v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             return {"__unsupported__": type(v).__name__, "reason": "nested too deeply"}
-        if v is None or isinstance(v, bool):
-            return v
-        if isinstance(v, (int, np.integer)) and not isinstance(v, np.ndarray):
-            i = int(v)
-            return i if abs(i) < 2**63 else float(i)
-        if isinstance(v, (float, np.floating)):
-            return {"__float__": repr(float(v))}
-        if isinstance(v, str):
-            return v[:MAX_STRING]
-        if isinstance(v, Handle):
-            return {"__handle__": v.id}
-        if isinstance(v, Earlier):
-            return {"__earlier__": [v.back, v.item]}
-        if isinstance(v, Unsupported):
-            return {"__unsupported__": v.type_name, "reason": v.reason}
-        if isinstance(v, np.ndarray):
+        if isinstance(v, np.ndarray):  # first: most values are arrays
             subclass = None if type(v) is np.ndarray else type(v).__name__
             dtype = v.dtype if v.dtype.isnative else v.dtype.newbyteorder("=")  # sent in this machine's order
             name = _NAMES.get(dtype)
@@ -110,7 +98,18 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
             out = {"__array__": len(buffers) - 1, "dtype": name, "shape": list(base.shape)}
             if subclass:
                 out["subclass"] = subclass
+                if subclasses is not None:
+                    subclasses.append(subclass)
             return out
+        if v is None or isinstance(v, bool):
+            return v
+        if isinstance(v, (int, np.integer)):
+            i = int(v)
+            return i if abs(i) < 2**63 else float(i)
+        if isinstance(v, (float, np.floating)):
+            return {"__float__": repr(float(v))}
+        if isinstance(v, str):
+            return v[:MAX_STRING]
         if isinstance(v, tuple):
             return {"__tuple__": [enc(x, depth + 1) for x in v]}
         if isinstance(v, list):
@@ -119,6 +118,12 @@ def encode(value: Any) -> tuple[Any, list[np.ndarray]]:
             if not all(isinstance(k, str) for k in v):
                 return {"__unsupported__": "dict", "reason": "keys must be strings"}
             return {"__dict__": {k: enc(x, depth + 1) for k, x in v.items()}}
+        if isinstance(v, Handle):
+            return {"__handle__": v.id}
+        if isinstance(v, Earlier):
+            return {"__earlier__": [v.back, v.item]}
+        if isinstance(v, Unsupported):
+            return {"__unsupported__": v.type_name, "reason": v.reason}
         return {"__unsupported__": type(v).__name__, "reason": "not an array, number, tuple or dict"}
 
     return enc(value, 0), buffers
@@ -157,25 +162,6 @@ def decode(tree: Any, buffers: list[np.ndarray]) -> Any:
         raise WireError("unknown node")
 
     return dec(tree, 0)
-
-
-def subclasses(tree: Any) -> list[str]:
-    """Names of ndarray subclasses the sender had to convert (for feedback)."""
-    found: list[str] = []
-
-    def walk(t: Any) -> None:
-        if isinstance(t, list):
-            for x in t:
-                walk(x)
-        elif isinstance(t, dict):
-            if "subclass" in t:
-                found.append(str(t["subclass"]))
-            for x in t.values():
-                if isinstance(x, (list, dict)):
-                    walk(x)
-
-    walk(tree)
-    return found
 
 
 def pack_message(header: dict[str, Any], buffers: list[np.ndarray] = ()) -> bytes:

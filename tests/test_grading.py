@@ -258,3 +258,10 @@ def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_pat
     run("correct.py")
     drawn.forget()  # a new process: the instances come from disk
     assert run("drifting.py") == first
+
+
+def test_the_assignments_said_to_need_two_workers_are_those_with_a_parallel_behaviour():
+    from grader.assignments import NAMES, TWO_WORKERS, get
+    from grader.grading import workers
+
+    assert {n for n in NAMES if workers(get(n)) == 2} == TWO_WORKERS

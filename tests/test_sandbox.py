@@ -165,3 +165,65 @@ def test_a_call_can_take_what_an_earlier_call_returned_before_its_reply(pipeline
         assert not any(o.fatal for o in got)
     finally:
         target.close()
+
+
+def test_a_grader_loop_runs_next_to_the_students_functions(tmp_path):
+    from grader.assignments import trask
+    from grader.target import LocalTarget, Outcome, run_near
+
+    source = (Path(__file__).resolve().parent.parent / "solutions/trask/reference.py").read_text()
+    (tmp_path / "t.py").write_text(source)
+    rng = np.random.default_rng(1)
+    w = [rng.normal(size=(2, 16)), rng.normal(size=(16, 1)), rng.normal(size=(16, 16))]
+    a, b = rng.integers(0, 128, (3, 4)), rng.integers(0, 128, (3, 4))
+    namespace: dict = {}
+    exec(compile(source, "t.py", "exec"), namespace)
+    here = run_near(LocalTarget(namespace), trask.train, w, a, b)  # no worker: run in this process
+    target = sandbox.WorkerTarget(read_submission(tmp_path / "t.py"), mode="none")
+    try:
+        there = run_near(target, trask.train, w, a, b)  # in the worker, next to the submission
+        assert there.ok and here.ok
+        for x, y in zip(there.value["weights"], here.value["weights"]):
+            np.testing.assert_array_equal(x, y)
+        refused = target.run("os:system", ["true"])
+        assert not refused.ok and "only the grader's functions" in refused.error
+        missing = target.run("grader.assignments.trask:no_such_function", [])
+        assert not missing.ok and "AttributeError" in missing.error
+    finally:
+        target.close()
+    assert isinstance(run_near(LocalTarget({}), lambda t: 1 / 0), Outcome)
+
+
+def test_trask_checks_what_the_training_gives_back():
+    from grader.assignments.trask import learns_binary_addition
+    from grader.target import Outcome
+
+    class Forged:
+        def __init__(self, value):
+            self.value = value
+
+        def run(self, function, args):
+            return Outcome(value=self.value)
+
+    for forged in (None, [1, 2], {"weights": "all good"}, {"weights": [np.zeros(2)] * 3}, {"failure": 7}):
+        passed, message = learns_binary_addition(Forged(forged))
+        assert not passed and "not" in message
+    passed, message = learns_binary_addition(Forged({"failure": "bptt_updates failed at training step 3: x"}))
+    assert not passed and message.endswith("step 3: x")
+
+
+def test_a_hang_inside_a_grader_loop_fails_its_call_within_the_call_limit(tmp_path):
+    from grader.assignments.trask import learns_binary_addition
+
+    source = (Path(__file__).resolve().parent.parent / "solutions/trask/reference.py").read_text()
+    (tmp_path / "t.py").write_text(source + "\n_n = [0]\n_right = bptt_updates\n\n\ndef bptt_updates(*args):\n"
+                                   "    _n[0] += 1\n    while _n[0] > 5:\n        pass\n    return _right(*args)\n")
+    target = sandbox.WorkerTarget(read_submission(tmp_path / "t.py"), sandbox.Limits(call_seconds=1.0), mode="none")
+    try:
+        start = time.monotonic()
+        passed, message = learns_binary_addition(target)
+        assert time.monotonic() - start < 20
+        assert not passed and message == ("bptt_updates failed at training step 5: bptt_updates did not return "
+                                          "within 1 s (an infinite loop?)")
+    finally:
+        target.close()

@@ -47,9 +47,17 @@ def test_object_arrays_and_unknown_objects_do_not_cross():
 
 
 def test_subclasses_cross_as_plain_arrays_and_are_reported():
-    tree, buffers = wire.encode(np.asmatrix(np.eye(2)))
-    assert wire.subclasses(tree) == ["matrix"]
-    assert type(wire.decode(tree, buffers)) is np.ndarray
+    found: list[str] = []
+    tree, buffers = wire.encode((np.eye(2), [np.asmatrix(np.eye(2))]), found)
+    assert found == ["matrix"]
+    assert type(wire.decode(tree, buffers)[1][0]) is np.ndarray
+
+
+def test_a_returned_subclass_reaches_the_grader_from_the_worker():
+    from grader.target import LocalTarget
+
+    out = LocalTarget({"f": lambda: (np.eye(2), np.asmatrix(np.eye(2)))}).call("f", [])
+    assert out.subclasses == ["matrix"] and type(out.value[1]) is np.ndarray
 
 
 def _raw(header: dict, payload: bytes = b"") -> io.BytesIO:

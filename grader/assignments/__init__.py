@@ -11,6 +11,11 @@ if TYPE_CHECKING:  # importing the declarations imports Hypothesis: only when an
 #: In teaching order. Adding an assignment: a module here and its name in this tuple.
 NAMES = ("trask", "britz", "goodfellow", "martens", "cache")
 
+#: The assignments with a behaviour run in a second worker (``Behaviour.parallel``), known without
+#: importing them (and numpy), so that ``bptt-grader`` can start both workers at once, first thing.
+#: ``tests/test_grading.py`` checks it against the declarations.
+TWO_WORKERS = frozenset({"trask", "cache"})
+
 
 class UnknownAssignment(KeyError):
     def __str__(self) -> str:

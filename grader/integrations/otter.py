@@ -28,19 +28,16 @@ import importlib.util
 import inspect
 import json
 import re
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.questions import Assignment, Question
-from grader.target import LocalTarget, Outcome
+from grader.target import LocalTarget, OutOfTime, TimedTarget
 
 CALL_SECONDS = 10.0  # as the sandbox's per-call limit (grader.sandbox.Limits.call_seconds)
 TEST_SECONDS = 120.0  # one test cell: all of one function's searches and shrinking
@@ -48,57 +45,6 @@ _CHECKS = ("derivative", "contract")  # what can be judged without a reference s
 
 
 # -- the test cells' checker --------------------------------------------------------------------
-
-class _OutOfTime(BaseException):
-    """Raised by SIGALRM. A BaseException, so that neither Hypothesis nor a plain ``except Exception`` keeps it."""
-
-
-class _TimedTarget:
-    """The student's functions in this process, each call limited in time with SIGALRM.
-
-    A call past its limit comes back as a fatal outcome, exactly as a hung call
-    in the sandboxed worker does, so the engine stops searching at once and
-    reports "did not return within ... s".
-    """
-
-    def __init__(self, inner: LocalTarget, call_seconds: float, total_seconds: float) -> None:
-        self.inner, self.call_seconds, self.total = inner, call_seconds, total_seconds
-        self.deadline = time.monotonic() + total_seconds
-        self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-    def available(self, names: list[str]) -> dict[str, str]:
-        return self.inner.available(names)
-
-    def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
-             keep: tuple[int, ...] = ()) -> Outcome:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            return Outcome(error=f"the checks used up their {self.total:g} s", fatal=True)
-        if not self.can_alarm:  # signals work only in the main thread: no limit rather than no check
-            return self.inner.call(name, args, kwargs, keep)
-        limit = min(self.call_seconds, left)
-        fired: list[bool] = []
-
-        def on_alarm(signum: int, frame: Any) -> None:
-            fired.append(True)
-            raise _OutOfTime
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        # It fires again every 0.2 s: a student's bare ``except:`` swallows one alarm, not all of them.
-        signal.setitimer(signal.ITIMER_REAL, limit, 0.2)
-        try:
-            out = self.inner.call(name, args, kwargs, keep)
-        except _OutOfTime:
-            out = None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
-        if fired or out is None:
-            what = (f"did not return within {limit:g} s (an infinite loop?)" if limit == self.call_seconds
-                    else f"was stopped: the checks used up their {self.total:g} s")
-            return Outcome(error=f"{name} {what}", fatal=True)
-        return out
-
 
 def _exception_text(exc: BaseException) -> str:
     """An exception with its notes (Hypothesis puts the falsifying example there) and sub-exceptions."""
@@ -163,10 +109,10 @@ def otter_check(assignment: str, function: str, namespace: Mapping[str, Any] | N
         frame = inspect.currentframe()
         namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
     functions = {n: namespace[n] for n in names if namespace.get(n) is not None}
-    target = _TimedTarget(LocalTarget(functions, capture=True), call_seconds, seconds)
+    target = TimedTarget(LocalTarget(functions, capture=True), call_seconds, seconds)
     try:
         result = grade(a, target, None, examples=examples, only=[function])
-    except _OutOfTime:
+    except OutOfTime:
         raise AssertionError(_otter_safe(f"{function}: the checks were stopped after {seconds:g} s")) from None
     except Exception as e:  # not the student's failure: say what happened rather than crash otter
         raise AssertionError(_otter_safe(f"{function}: the checker stopped with\n{_exception_text(e)}")) from None
