@@ -13,6 +13,7 @@ Markdown (``BENCHMARKS.json``), which the smoke test reads.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import sys
@@ -76,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"quick": args.quick, "config": {k: v for k, v in cfg.items()}, "goals": GOALS}
     log("machine")
     results["machine"] = machine()
+    # An installed grader has its bytecode: pip compiles it, and an editable install writes it at its
+    # first import, except under PYTHONDONTWRITEBYTECODE (set on some machines), where every measured
+    # start-up would compile the grader's modules again (40-60 ms here). Compiled once, as installed.
+    results["machine"]["bytecode"] = ("compiled before measuring" if compileall.compile_dir(
+        str(ROOT / "grader"), quiet=1) else "could not be compiled")
+    results["machine"]["dont_write_bytecode"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
     scratch = grading_bench.scratch_dir()
     # Remembered instances (grader.drawn) in a folder of this run: it starts empty, whatever this
     # machine graded before; the untimed warm-up runs fill it.
@@ -156,7 +163,8 @@ def render(res: dict[str, Any], json_path: Path) -> str:
           f"| Python / numpy | {m['python']} / {m['numpy']} |", f"| BLAS | {m['blas']} |",
           f"| Hypothesis | {m['hypothesis']} |", f"| torch | {m['torch'] or 'not installed'} |",
           f"| sandbox | {m['sandbox']} ({m['bwrap'] or 'bwrap not installed'}) |",
-          f"| grader | commit {m['grader_commit']} |",
+          f"| grader | commit {m['grader_commit']}; bytecode {m.get('bytecode', '?')} "
+          f"(PYTHONDONTWRITEBYTECODE={m.get('dont_write_bytecode', '') or 'unset'}) |",
           f"| load average (1, 5, 15 min) | at start {m['load_average_start']}; at end {m['load_average_end']} |",
           "", "A load average near or above the number of cores at start means other work shared the machine: "
           "rerun on a quiet machine for numbers to quote.", ""]
@@ -349,7 +357,10 @@ def _profile(res: dict[str, Any]) -> list[str]:
          "(exclusive of nested categories) to the rows below. The student's compute is measured by replaying every "
          "recorded call here, on the same arguments, through the worker's own call wrapper; the round trips are "
          "the calls' wall time minus that. Medians of the runs; the process start-up and imports of the "
-         "`bptt-grader` command itself are outside this total (see the derived row).", ""]
+         "`bptt-grader` command itself are outside this total (see the derived row). Parallel behaviours (trask's "
+         "training, cache's own-forward checks) run in a second worker on a thread, alongside the rest: their time "
+         "is in *behaviours* and overlaps the other rows; trask's 600 training calls run inside that worker "
+         "(`grader.target.run_near`), so they are in neither *round trips* nor *student compute*.", ""]
     cases = res["profile"]
     head = " | ".join(f"{p['assignment']} {p['submission']} ({p['sandbox']}, {p.get('instances', 'drawn')})"
                       for p in cases)
