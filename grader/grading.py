@@ -274,6 +274,17 @@ def search_again(instances: Callable[[], Any], judge: Callable[[Instance], str |
     return None
 
 
+def passing_draws(question: Question, examples: int | None = None) -> list[Instance]:
+    """The instances a search of ``question`` that finds no failure draws: remembered, or drawn now (and kept)."""
+    examples = examples or question.examples
+    known = drawn.remembered(question, examples)
+    if known is None:
+        known = []
+        search(question.instances(), lambda inst: None, examples, known)
+        drawn.remember(question, examples, known)
+    return known
+
+
 def _search_derivative(question: Question, judge: Callable[[Instance], str | None], examples: int,
                        generated: list[Instance], memo: _Memo) -> tuple[Instance, str, list[Instance]] | None:
     """Judge the list of instances a passing search draws; search (and shrink) only at a failure on it.
@@ -283,11 +294,7 @@ def _search_derivative(question: Question, judge: Callable[[Instance], str | Non
     order on the first grading and on every later one (a function that keeps state between calls
     gets the same grade either way), and they can be made all at once (:meth:`_Memo.prefetch`).
     """
-    known = drawn.remembered(question, examples)
-    if known is None:
-        known = []
-        search(question.instances(), lambda inst: None, examples, known)
-        drawn.remember(question, examples, known)
+    known = passing_draws(question, examples)
     memo.prefetch(known)
     for inst in known:
         message = judge(inst)

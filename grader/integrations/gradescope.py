@@ -52,9 +52,11 @@ apt-get install -y --no-install-recommends python3 python3-venv bubblewrap
 # a virtualenv: Ubuntu 24.04's system pip refuses to install packages (PEP 668)
 python3 -m venv /opt/bptt-grader
 /opt/bptt-grader/bin/pip install --no-cache-dir {requirements}
+# fail the build, not the first submission, if the grader cannot start or load the solutions; and draw
+# the instances every submission is judged on once, here, rather than in each submission's container
+BPTT_GRADER_CACHE=/opt/bptt-grader/drawn BPTT_AUTOGRADER_ROOT="$(dirname "$SOURCE")" \
+    /opt/bptt-grader/bin/python -m grader.integrations.gradescope --self-test
 chmod -R a+rX /opt/bptt-grader
-# fail the build, not the first submission, if the grader cannot start or load the solutions
-BPTT_AUTOGRADER_ROOT="$(dirname "$SOURCE")" /opt/bptt-grader/bin/python -m grader.integrations.gradescope --self-test
 """
 
 RUN_AUTOGRADER = """\
@@ -63,6 +65,7 @@ RUN_AUTOGRADER = """\
 set -euo pipefail
 ROOT="${BPTT_AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${BPTT_PYTHON:-/opt/bptt-grader/bin/python}"
+export BPTT_GRADER_CACHE="${BPTT_GRADER_CACHE:-/opt/bptt-grader/drawn}"  # drawn by setup.sh
 exec "$PYTHON" -m grader.integrations.gradescope --root "$ROOT"
 """
 
@@ -313,15 +316,19 @@ def run(root: Path) -> int:
 
 
 def self_test(root: Path) -> int:
-    """At image build time: the grader imports, the assignment exists, the solutions load."""
+    """At image build time: the grader imports, the assignment exists, the solutions load; and the
+    instances its searches draw are drawn and kept (:mod:`grader.drawn`, in ``$BPTT_GRADER_CACHE``)."""
     from grader.assignments import get
+    from grader.grading import passing_draws
     from grader.oracles.reference import load_solutions
     from grader.sandbox import resolve_mode
 
     config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
-    name = get(config["assignment"]).name
-    load_solutions(name, root / "source" / "solutions")
-    print(f"bptt-grader ready for {name}; sandbox here: {resolve_mode(config.get('sandbox', 'auto'))}")
+    assignment = get(config["assignment"])
+    load_solutions(assignment.name, root / "source" / "solutions")
+    for q in assignment.questions:
+        passing_draws(q)
+    print(f"bptt-grader ready for {assignment.name}; sandbox here: {resolve_mode(config.get('sandbox', 'auto'))}")
     return 0
 
 
