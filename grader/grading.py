@@ -13,9 +13,14 @@ Each graded function gets up to three checks, each its own Hypothesis search
 
 plus any behaviour the question declares (trask's network must learn to add),
 with its own points. Searches are derandomized and use no example database,
-so a submission gets the same score on every run and machine. Student calls
-are memoized by their arguments, so checks that draw the same instances do
-not call the student twice for them.
+so a submission gets the same score on every run and machine.
+
+A search that finds nothing draws the same instances for every submission, so
+each check first judges that list (:func:`passing_draws`, remembered by
+:mod:`grader.drawn`) and searches, and shrinks, only from a failure on it. The
+student's calls on the list are sent ahead to the worker in one go, and are
+memoized by their arguments, so checks on the same instances do not call the
+student twice for them.
 """
 
 from __future__ import annotations
@@ -119,7 +124,8 @@ def _key(instance: Instance) -> bytes:
 
 
 class _Memo:
-    """Calls and truths of one question, by instance."""
+    """The student's outcomes (called one by one, or sent ahead), truths and reference answers of one
+    question, by instance."""
 
     def __init__(self, question: Question, target: Target) -> None:
         self.q, self.target = question, target
