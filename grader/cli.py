@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -280,7 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: One BLAS thread in the grader's own process, unless the user says otherwise (set before numpy is
+#: imported): its matrices are small and its workers use the other cores. Measured on 2 cores: one
+#: grading 5-15 % faster, and the largest oracle (britz T = 50) no slower.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> int:
+    for var in BLAS_THREADS:
+        os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

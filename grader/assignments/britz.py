@@ -128,9 +128,14 @@ def _delta_t_prev_truth(inst: Instance) -> np.ndarray:
 def _bptt_truth(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, y, U, V, W = inst.args[:5]
     k = inst.sizes["bptt_truncate"]
-    g = complex_step_gradient(lambda p: surrogate_loss(x, y, p["U"], p["V"], p["W"], k),
-                              {"U": U, "V": V, "W": W}, ["U", "V", "W"])
-    return g["U"], g["V"], g["W"]
+    # U enters the loss only as U[:, x[t]]: the columns of words not in x have a derivative of exactly
+    # zero, and need no perturbation (at T = 50, word_dim = 64 that is about 45 % of them).
+    used, x_used = np.unique(np.asarray(x, dtype=int), return_inverse=True)
+    g = complex_step_gradient(lambda p: surrogate_loss(x_used, y, p["U"], p["V"], p["W"], k),
+                              {"U": U[:, used], "V": V, "W": W}, ["U", "V", "W"])
+    dU = np.zeros_like(U, dtype=np.float64)
+    dU[:, used] = g["U"]
+    return dU, g["V"], g["W"]
 
 
 ASSIGNMENT = Assignment(
