@@ -357,10 +357,10 @@ def _profile(res: dict[str, Any]) -> list[str]:
          "(exclusive of nested categories) to the rows below. The student's compute is measured by replaying every "
          "recorded call here, on the same arguments, through the worker's own call wrapper; the round trips are "
          "the calls' wall time minus that. Medians of the runs; the process start-up and imports of the "
-         "`bptt-grader` command itself are outside this total (see the derived row). Parallel behaviours (trask's "
-         "training, cache's own-forward checks) run in a second worker on a thread, alongside the rest: their time "
-         "is in *behaviours* and overlaps the other rows; trask's 600 training calls run inside that worker "
-         "(`grader.target.run_near`), so they are in neither *round trips* nor *student compute*.", ""]
+         "`bptt-grader` command itself are outside this total (see the derived row). Trask's training runs in a "
+         "second worker on a thread, alongside the rest: its time is in *behaviours* and overlaps the other rows; "
+         "its 600 calls run inside that worker (`grader.target.run_near`), so they are in neither *round trips* "
+         "nor *student compute*.", ""]
     cases = res["profile"]
     head = " | ".join(f"{p['assignment']} {p['submission']} ({p['sandbox']}, {p.get('instances', 'drawn')})"
                       for p in cases)

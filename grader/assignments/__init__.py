@@ -14,7 +14,7 @@ NAMES = ("trask", "britz", "goodfellow", "martens", "cache")
 #: The assignments with a behaviour run in a second worker (``Behaviour.parallel``), known without
 #: importing them (and numpy), so that ``bptt-grader`` can start both workers at once, first thing.
 #: ``tests/test_grading.py`` checks it against the declarations.
-TWO_WORKERS = frozenset({"trask", "cache"})
+TWO_WORKERS = frozenset({"trask"})
 
 
 class UnknownAssignment(KeyError):
