@@ -132,10 +132,11 @@ class Target(Protocol):
 class LocalTarget:
     """Functions of this process (trusted code, or a student's own kernel)."""
 
-    def __init__(self, functions: dict[str, Callable[..., Any]], capture: bool = True) -> None:
+    def __init__(self, functions: dict[str, Callable[..., Any]], capture: bool = True, watch: bool = True) -> None:
         self.functions = functions
         self.handles = Handles()
         self.capture = capture
+        self.watch = watch  # False: trusted code, whose answers alone are wanted (no mutation or alias checks)
 
     def available(self, names: list[str]) -> dict[str, str]:
         return {n: (_missing(n, list(self.functions)) if n not in self.functions else
@@ -151,7 +152,7 @@ class LocalTarget:
         tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
         payload = wire.decode(tree, [b.copy() for b in buffers])
         header, out = invoke(self.functions[name], payload["args"], payload["kwargs"], list(keep),
-                             self.handles, capture=self.capture)
+                             self.handles, capture=self.capture, watch=self.watch)
         return outcome_from_reply(header, [b.copy() for b in out])
 
     def close(self) -> None:

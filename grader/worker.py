@@ -149,20 +149,21 @@ class Handles:
 
 
 def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep: list[int],
-           handles: Handles, capture: bool = True) -> tuple[dict[str, Any], list[np.ndarray]]:
+           handles: Handles, capture: bool = True, watch: bool = True) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Call ``fn`` and describe what happened as a wire message.
 
     ``keep`` lists the positions of a returned tuple that stay here as handles
     (opaque caches). The reply says which arguments the call modified (with
-    their new values) and which arguments the result shares memory with.
+    their new values) and which arguments the result shares memory with;
+    ``watch=False`` skips both (for trusted code whose answer alone is wanted).
     """
     try:
         args = handles.resolve(args)
     except KeyError as exc:
         handles.recent.append(_FAILED)
         return {"ok": False, "error": f"could not be called: {exc.args[0]}", "traceback": "", "stdout": ""}, []
-    before = [_copy(a) for a in args]
-    kw_before = {k: _copy(v) for k, v in kwargs.items()}
+    before = [_copy(a) for a in args] if watch else args
+    kw_before = {k: _copy(v) for k, v in kwargs.items()} if watch else kwargs
     out = CappedText()
     saved = sys.stdout, sys.stderr
     if capture:
@@ -180,12 +181,12 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
         sys.stdout, sys.stderr = saved
 
     handles.recent.append(value)
-    mutated = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if not _same(a, b)}
-    mutated.update({k: v for k, v in kwargs.items() if not _same(v, kw_before[k])})
+    mutated = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if watch and not _same(a, b)}
+    mutated.update({k: v for k, v in kwargs.items() if watch and not _same(v, kw_before[k])})
     if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
         value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
     aliased = sorted({i for i, arg in enumerate(args) for a in _arrays(arg)
-                      for o in _arrays(value) if _shares_memory(a, o)})
+                      for o in _arrays(value) if _shares_memory(a, o)}) if watch else []
     subclasses: list[str] = []
     try:
         tree, buffers = wire.encode({"value": value, "mutated": mutated}, subclasses)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import cli
@@ -265,3 +266,29 @@ def test_the_assignments_said_to_need_two_workers_are_those_with_a_parallel_beha
     from grader.grading import workers
 
     assert {n for n in NAMES if workers(get(n)) == 2} == TWO_WORKERS
+
+
+def test_the_reference_is_called_without_watching_its_arguments_and_students_are_watched():
+    from grader.target import LocalTarget
+
+    def bump(a):
+        a += 1
+        return a
+
+    watched, trusted = LocalTarget({"f": bump}), LocalTarget({"f": bump}, watch=False)
+    w, t = watched.call("f", [np.zeros(2)]), trusted.call("f", [np.zeros(2)])
+    assert w.mutated and w.aliased == [0]  # a student's function: changed argument and shared memory seen
+    assert not t.mutated and t.aliased == []
+    np.testing.assert_array_equal(w.value, t.value)
+
+
+def test_call_keys_tell_apart_what_a_function_could_tell_apart():
+    from grader.grading import _args_key
+
+    a = np.arange(4.0)
+    same = [_args_key([a, [1, 2]], {}), _args_key([a.copy(), [1, 2]], {})]
+    assert same[0] == same[1]
+    others = [_args_key([a, (1, 2)], {}), _args_key([a.reshape(2, 2), [1, 2]], {}),
+              _args_key([a.astype(np.float32), [1, 2]], {}), _args_key([a, [1, 2]], {"k": 1}),
+              _args_key([a + 1e-12, [1, 2]], {}), _args_key([a, np.array([1, 2])], {})]
+    assert len({same[0], *others}) == 1 + len(others)

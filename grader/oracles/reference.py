@@ -70,4 +70,5 @@ def load_solutions(assignment: str, folder: Path) -> Solutions:
     if cat_path.is_file():
         cat = _load_module(cat_path, f"_bptt_solutions_{assignment}_misconceptions")
         mistakes = [v for v in vars(cat).values() if isinstance(v, Mistake)]
-    return Solutions(LocalTarget(functions), mistakes, folder)
+    # the reference's answers alone are wanted: no watch for changed arguments or shared memory
+    return Solutions(LocalTarget(functions, watch=False), mistakes, folder)
