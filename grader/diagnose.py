@@ -76,6 +76,8 @@ def same_values(a: Any, b: Any, tol: Tolerance) -> bool:
         return type(a) is type(b) and a == b
     if x.shape != y.shape:
         return False
+    if np.array_equal(x, y):  # the common case (a repeat of a deterministic call), in one pass
+        return True
     both_nan = np.isnan(x) & np.isnan(y)
     return bool(np.all(tol.close(np.where(both_nan, 0, x), np.where(both_nan, 0, y)) | both_nan))
 
