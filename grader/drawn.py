@@ -48,7 +48,10 @@ def folder() -> Path | None:
     env = os.environ.get("BPTT_GRADER_CACHE")
     if env is not None:
         return None if env.strip().lower() in _OFF or not env.strip() else Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no home folder (a user without one): this process only
+        return None
     return Path(base) / "bptt-grader"
 
 

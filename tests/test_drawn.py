@@ -99,6 +99,17 @@ def test_off_keeps_nothing_on_disk(tmp_path, monkeypatch):
     drawn.forget()
 
 
+def test_no_home_folder_only_loses_the_disk_copy(monkeypatch):
+    monkeypatch.delenv("BPTT_GRADER_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(drawn.Path, "home", staticmethod(no_home))
+    assert drawn.folder() is None
+
+
 def test_an_unwritable_folder_only_loses_the_disk_copy(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
