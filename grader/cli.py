@@ -12,8 +12,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from grader import __version__
 from grader.assignments import NAMES, TWO_WORKERS, UnknownAssignment, get
@@ -35,6 +33,8 @@ def _submissions(items: list[str]) -> list[Path]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     table = Table(title="bptt-grader assignments")
     for col in ("assignment", "function", "points", "checks"):
         table.add_column(col)
@@ -131,6 +131,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     job = Job(assignment.name, folder, mode, examples=args.examples)
     outdir = Path(args.out)
     start = time.perf_counter()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"grading {assignment.name}", total=len(paths))
