@@ -83,12 +83,12 @@ def fingerprint(question: Any, examples: int) -> str:
     return h.hexdigest()
 
 
-def _path(question: Any, examples: int) -> Path | None:
+def _path(question: Any, examples: int, digest: str) -> Path | None:
     where = folder()
     if where is None:
         return None
     module = str(getattr(question.instances, "__module__", "assignment")).rsplit(".", 1)[-1]
-    return where / f"{module}.{question.function}.{examples}.{fingerprint(question, examples)[:32]}.drawn"
+    return where / f"{module}.{question.function}.{examples}.{digest[:32]}.drawn"
 
 
 def _encode(instances: list[Instance]) -> Any:
@@ -113,13 +113,14 @@ def remembered(question: Any, examples: int) -> list[Instance] | None:
     key = (id(question), examples)
     if key in _MEMORY:
         return _MEMORY[key]
-    path = _path(question, examples)
+    digest = fingerprint(question, examples)
+    path = _path(question, examples, digest)
     if path is None or not path.is_file():
         return None
     try:
         with path.open("rb") as f:
             header, buffers = wire.read_message(f)
-        if header.get("fingerprint") != fingerprint(question, examples):
+        if header.get("fingerprint") != digest:
             return None
         instances = _decode(wire.decode(header.get("instances"), buffers))
     except (OSError, EOFError, ValueError, KeyError, TypeError):  # damaged or foreign: draw afresh
@@ -131,7 +132,8 @@ def remembered(question: Any, examples: int) -> list[Instance] | None:
 def remember(question: Any, examples: int, instances: list[Instance]) -> None:
     """Keep the list a passing search drew (in this process, and on disk where possible)."""
     _MEMORY[(id(question), examples)] = list(instances)
-    path = _path(question, examples)
+    digest = fingerprint(question, examples)
+    path = _path(question, examples, digest)
     if path is None:
         return
     tree, buffers = wire.encode(_encode(instances))
@@ -140,7 +142,7 @@ def remember(question: Any, examples: int, instances: list[Instance]) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                wire.write_message(f, {"fingerprint": fingerprint(question, examples), "instances": tree}, buffers)
+                wire.write_message(f, {"fingerprint": digest, "instances": tree}, buffers)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -26,7 +26,6 @@ student twice for them.
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -174,7 +173,7 @@ class _Memo:
 
     def again(self, inst: Instance, args: list[Any]) -> Outcome:
         """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
-        queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs)))
+        queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs))) if self.extra else None
         out = self._collect(*queue.pop(0)) if queue else None
         return out if out is not None else self.q.invoke(self.target, args, inst.kwargs)
 
@@ -471,19 +470,12 @@ def grade(assignment: Assignment, target: Target, solutions: Solutions | None = 
     questions = [q for q in assignment.questions if only is None or q.function in only]
     early = _start_parallel(questions, target)  # first: its worker boots while this one runs the cells
     status = target.available([q.function for q in questions])
-    interval = sys.getswitchinterval()
-    if early:
-        # The behaviour's thread needs the GIL briefly after each of its hundreds of calls; at the default
-        # 5 ms switch interval it waits behind the searches most of that time (measured: 600 calls
-        # took 9.6 s beside a busy thread, 0.67 s at 0.05 ms, 0.5 s alone).
-        sys.setswitchinterval(5e-5)
     try:
         for q in questions:
             result.checks.extend(grade_question(q, target, solutions, status[q.function], examples, early))
     finally:
         for future in early.values():  # no behaviour outlives its grading (one a hang skipped included)
             future.exception()
-        sys.setswitchinterval(interval)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -496,8 +488,8 @@ def workers(assignment: Assignment) -> int:
 def _start_parallel(questions: list[Question], target: Target) -> dict[tuple[str, str], Future]:
     """Start the ``parallel`` behaviours, one after the other in a second worker (where the target can make one).
 
-    Trask's network trains for 600 sequential calls, a third of its check's time; in a second
-    worker it runs on the second core while the other checks run on the first. A behaviour whose
+    Trask's network trains for 600 sequential calls (inside that worker, :func:`grader.target.run_near`);
+    it runs on the second core while the other checks run on the first. A behaviour whose
     function the submission lacks is not run (:func:`grade_question` reports the missing function).
     """
     spawn = getattr(target, "spawn", None)

@@ -42,8 +42,9 @@ class Behaviour:
     name: str
     points: float
     run: Callable[[Any], tuple[bool, str]]  # target -> (passed, explanation)
-    #: Run in a second worker of its own, alongside the other checks (on a second core). For a
-    #: behaviour made of many sequential calls and no Hypothesis search (not thread-safe).
+    #: Run in a second worker of its own, on a thread, alongside the other checks (on a second core).
+    #: For a long behaviour with no Hypothesis search (not thread-safe); its calls should be few
+    #: (trask's loop runs inside the worker, grader.target.run_near), as the thread shares the GIL.
     parallel: bool = False
 
 

@@ -33,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -330,7 +330,7 @@ class Worker:
         finally:
             self.watchdog.disarm()
 
-    @property
+    @cached_property
     def in_flight_bytes(self) -> int:
         """How many request bytes may wait unread in the worker's pipe without a write blocking.
 
@@ -429,6 +429,23 @@ def _take_spare(limits: Limits, mode: str) -> Worker | None:
 def _close_spares() -> None:
     while _spares:
         _spares.pop().close()
+
+
+def _lost(worker: Worker, error: Exception, who: str, late: str) -> Outcome:
+    """The fatal outcome of a request the worker answered with garbage (``WireError``) or not at all.
+
+    ``who`` starts the message (``"bptt "``); ``late`` replaces "did not finish in time".
+    """
+    from grader import wire
+    from grader.target import Outcome
+
+    if isinstance(error, wire.WireError):
+        worker.kill()
+        worker.death_reason()
+        return Outcome(error=f"returned something that cannot be graded: {error}", fatal=True)
+    reason = worker.death_reason()
+    return Outcome(error=who + (late if reason == "did not finish in time" else reason),
+                   traceback=worker.log_tail(500).strip(), fatal=True)
 
 
 class CallsAhead:
@@ -603,17 +620,8 @@ class WorkerTarget:
                     raise EOFError("the worker stopped")
                 header, out = worker.receive(seconds)
                 yield outcome_from_reply(header, out)
-            except wire.WireError as e:
-                worker.kill()
-                worker.death_reason()
-                yield Outcome(error=f"returned something that cannot be graded: {e}", fatal=True)
-                return
-            except EOFError:
-                reason = worker.death_reason()
-                if reason == "did not finish in time":
-                    reason = f"did not return within {seconds:g} s (an infinite loop?)"
-                tail = worker.log_tail(500).strip()
-                yield Outcome(error=f"{calls[i][0]} {reason}", traceback=tail, fatal=True)
+            except (wire.WireError, EOFError) as e:
+                yield _lost(worker, e, f"{calls[i][0]} ", f"did not return within {seconds:g} s (an infinite loop?)")
                 return
 
     def run(self, function: str, args: list[Any]) -> Outcome:
@@ -634,15 +642,8 @@ class WorkerTarget:
             return outcome_from_reply(header, out)
         except RuntimeError as e:
             return Outcome(error=str(e), fatal=True)
-        except wire.WireError as e:
-            worker.kill()
-            worker.death_reason()
-            return Outcome(error=f"gave back something that cannot be graded: {e}", fatal=True)
-        except EOFError:
-            reason = worker.death_reason()
-            if reason == "did not finish in time":
-                reason = f"did not finish within {seconds:g} s"
-            return Outcome(error=reason, traceback=worker.log_tail(500).strip(), fatal=True)
+        except (wire.WireError, EOFError) as e:
+            return _lost(worker, e, "", f"did not finish within {seconds:g} s")
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""
