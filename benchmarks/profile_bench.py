@@ -115,7 +115,7 @@ class Patches:
 def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: int | None = None) -> dict[str, Any]:
     """Grade ``path`` once, instrumented; the exclusive seconds per category and the recorded calls."""
     clock = Clock()
-    drawn.forget()  # as in a new `bptt-grader grade` process: only the disk copy of the remembered instances
+    drawn.forget()  # as in a new `bptt-grader grade` process: only the lists on disk (shipped or drawn before)
     calls: list[tuple[int, str, Any, list[int]]] = []  # (worker number, function, payload, keep)
     round_trips = [0]
     workers = [0]
@@ -225,8 +225,8 @@ def _replay(path: Path, calls: list[tuple[int, str, Any, list[int]]], round_trip
 def run(cases: list[tuple[str, str, str]], repeats: int, scratch: Path, log: Callable[[str], None],
         examples: int | None = None) -> list[dict[str, Any]]:
     """``cases``: ``(assignment, submission, sandbox mode, instances)``; submission ``correct`` or an example's
-    file name; instances ``remembered`` (on disk, from a grading before: :mod:`grader.drawn`) or ``drawn``
-    (``BPTT_GRADER_CACHE=off``: drawn by Hypothesis, as at the first grading on a machine)."""
+    file name; instances ``shipped`` (the lists shipped with the grader: :mod:`grader.drawn`) or ``drawn``
+    (``BPTT_GRADER_CACHE=off``: drawn by Hypothesis, as for an assignment whose sources changed since)."""
     out = []
     for assignment, which, mode, instances in cases:
         if which == "correct":
@@ -239,9 +239,6 @@ def run(cases: list[tuple[str, str, str]], repeats: int, scratch: Path, log: Cal
         if instances == "drawn":
             os.environ["BPTT_GRADER_CACHE"] = "off"
         try:
-            if instances == "remembered":  # untimed: fills the disk copy
-                profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-warm", mode,
-                             examples)
             runs = [profile_once(assignment, path, scratch / f"profile-{assignment}-{path.stem}-{mode}-{i}", mode,
                                  examples) for i in range(repeats)]
         finally:

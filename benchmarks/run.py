@@ -33,9 +33,9 @@ from grader.assignments import NAMES  # noqa: E402
 FULL = {"repeats": 7, "oracle_configs": [(8, 6, 7), (50, 32, 64)], "oracle_budget": 120.0, "class_size": 200,
         "jobs": (1, 2), "assignments": NAMES, "examples": None, "warmup": True, "cli_repeats": 7,
         "startup_repeats": 15, "sandbox_none": True, "otter": True,
-        "profile_cases": [(a, "correct", "auto", "remembered") for a in NAMES]
-        + [("britz", "correct", "auto", "drawn"), ("britz", "correct", "none", "remembered"),
-           ("britz", "truncation.py", "auto", "remembered")], "profile_repeats": 5}
+        "profile_cases": [(a, "correct", "auto", "shipped") for a in NAMES]
+        + [("britz", "correct", "auto", "drawn"), ("britz", "correct", "none", "shipped"),
+           ("britz", "truncation.py", "auto", "shipped")], "profile_repeats": 5}
 QUICK = {"repeats": 3, "oracle_configs": [(8, 6, 7)], "oracle_budget": 2.0, "class_size": 2, "jobs": (2,),
          "assignments": ("britz",), "examples": 3, "warmup": False, "cli_repeats": 1, "startup_repeats": 2,
          "sandbox_none": False, "otter": False,
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         str(ROOT / "grader"), quiet=1) else "could not be compiled")
     results["machine"]["dont_write_bytecode"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
     scratch = grading_bench.scratch_dir()
-    # Remembered instances (grader.drawn) in a folder of this run: it starts empty, whatever this
-    # machine graded before; the untimed warm-up runs fill it.
+    # Instance lists this machine draws (grader.drawn) in a folder of this run: it starts empty, whatever
+    # this machine graded before, as on a fresh machine (the bundled assignments' lists are shipped).
     os.environ["BPTT_GRADER_CACHE"] = str(scratch / "drawn")
     try:
         if 1 in sections:
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if 4 in sections:
             log("4. otter")
             ours = next((g["wall"] for g in results["grade_one"] if g["assignment"] == "britz"
-                         and g["sandbox"] == "auto" and g.get("instances", "drawn") == "remembered"), None)
+                         and g["sandbox"] == "auto" and g.get("instances", "drawn") == "shipped"), None)
             if cfg["otter"]:
                 results["otter"] = grading_bench.against_otter(cfg["cli_repeats"], scratch, ours, args.otter_zip, log,
                                                                cfg["warmup"])
@@ -224,7 +224,8 @@ def _goals(res: dict[str, Any]) -> list[str]:
         if g["sandbox"] != "auto":
             continue
         ratio = _value(g["ratio_to_numpy"])
-        how = {"remembered": "instances remembered", "drawn": "instances drawn: a machine's first grading"}.get(
+        how = {"shipped": "instances shipped: every grading, a machine's first included",
+               "drawn": "instances drawn: an assignment changed since its lists were shipped"}.get(
             g.get("instances", ""), "")
         L.append(f"| `bptt-grader grade {g['assignment']}` (one, sandboxed, {how}) ≤ {GOALS['grade_vs_numpy']:g}x "
                  f"numpy start-up ({numpy_start.short()}) | {_stats(g['wall']).short()} = {ratio:.3g}x | "
@@ -296,11 +297,12 @@ def _grading(res: dict[str, Any]) -> list[str]:
     if "grade_one" in res:
         L += ["### One submission", "", "`bptt-grader grade A NOTEBOOK --out DIR --jobs 1` (new process each time; "
               "results JSON and HTML written). *execution_time*: the grader's own timing of the grading itself "
-              "(from the results JSON, last run). *instances*: `remembered`, the instances a passing search drew "
-              "are on disk from an earlier grading on this machine (`grader.drawn`; the untimed warm-up run "
-              "wrote them), so a correct submission is judged without a search or importing Hypothesis; "
-              "`drawn`, `BPTT_GRADER_CACHE=off`: Hypothesis draws them in every run, as at a machine's "
-              "first grading of the assignment.", "",
+              "(from the results JSON, last run). *instances*: `shipped`, the instances a passing search draws "
+              "come with the grader (`grader/assignments/drawn/`, drawn at release by `python -m grader.drawn`), "
+              "so a correct submission is judged without a search or importing Hypothesis, on a machine's "
+              "first grading as on every later one; `drawn`, `BPTT_GRADER_CACHE=off`: Hypothesis draws them in "
+              "every run, as at the first grading on a machine of an assignment whose sources changed since its "
+              "lists were shipped (later gradings read them from `~/.cache/bptt-grader`, as fast as shipped).", "",
               "| assignment | submission | sandbox | instances | wall | × numpy start-up | execution_time | score |",
               "|---|---|---|---|---|---|---|---|"]
         for g in res["grade_one"]:

@@ -1,25 +1,39 @@
-"""The instances a passing derivative search draws, remembered in this process and on disk.
+"""The instances a passing derivative search draws: shipped with the grader, remembered in this process and on disk.
 
 Searches are derandomized, and a judge draws nothing, so Hypothesis draws
 the same instances for every submission whose function passes. Once one
 search has passed, later submissions are judged on its list without a new
 search (:func:`grader.grading._search_derivative`); a failure on the list runs
 the same search as without it, so every score, message and diagnosis stays
-what a fresh search gives. On disk the list spares each new ``bptt-grader``
-process the search (about half a second) and the import of Hypothesis.
+what a fresh search gives. Not searching spares each ``bptt-grader`` process
+the drawing (about half a second) and the import of Hypothesis.
 
-A list is kept under a *fingerprint* of everything its draws depend on: the
-Hypothesis and numpy versions, the Python version, and the source of the
-strategies, of the search and of the question's assignment module. Change
-any of them and the list is drawn afresh. Files are written atomically (a
-batch's workers may write the same list at once) in the wire format (nothing
-is unpickled); a file that cannot be read is ignored.
+Where a list comes from, first found first:
+
+1. this process;
+2. the grader's own package (``grader/assignments/drawn/``): the lists of the
+   bundled assignments, drawn when the grader was released
+   (``python -m grader.drawn``), so that even a machine's first grading draws
+   nothing. Such a list is used while the sources it was drawn from (the
+   strategies, the search, the assignment module) are unchanged, whatever
+   Hypothesis is installed: every machine then judges every submission on
+   the same instances. With another Hypothesis than the one that drew them
+   (recorded in the file), a search started by a failure on the list may
+   shrink to another instance; the score, decided by the list, is the same;
+3. ``$BPTT_GRADER_CACHE``: lists this machine drew, under a *fingerprint* of
+   everything their draws depend on (also the Hypothesis, numpy and Python
+   versions).
+
+Files are written atomically (a batch's workers may write the same list at
+once) in the wire format (nothing is unpickled); a file that cannot be read is
+ignored and the list drawn afresh.
 
 Student code in bubblewrap cannot see the folder; with ``--sandbox none`` it could write there, as
 anywhere the grader can (which is why that mode warns).
 
-Where: ``$BPTT_GRADER_CACHE`` if set (``off`` turns the disk copy off), else
-``$XDG_CACHE_HOME/bptt-grader``, else ``~/.cache/bptt-grader``.
+Where: ``$BPTT_GRADER_CACHE`` if set, else ``$XDG_CACHE_HOME/bptt-grader``, else
+``~/.cache/bptt-grader``. ``BPTT_GRADER_CACHE=off`` turns every disk copy off, the
+shipped lists included: everything is drawn afresh.
 """
 
 from __future__ import annotations
@@ -27,9 +41,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import io
 import os
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +55,22 @@ from grader import wire
 from grader.strategies import Instance
 
 FORMAT = 1
+#: The lists shipped with the grader, one file per question of the bundled assignments.
+SHIPPED = Path(__file__).resolve().parent / "assignments" / "drawn"
 _OFF = {"off", "0", "no", "false", "none"}
 _MEMORY: dict[tuple[int, int], list[Instance]] = {}
+
+
+def _off() -> bool:
+    env = os.environ.get("BPTT_GRADER_CACHE")
+    return env is not None and (env.strip().lower() in _OFF or not env.strip())
 
 
 def folder() -> Path | None:
     """Where lists are kept on disk, or ``None`` when the disk copy is off."""
     env = os.environ.get("BPTT_GRADER_CACHE")
     if env is not None:
-        return None if env.strip().lower() in _OFF or not env.strip() else Path(env).expanduser()
+        return None if _off() else Path(env).expanduser()
     try:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     except RuntimeError:  # no home folder (a user without one): this process only
@@ -64,31 +87,50 @@ def _file_digest(path: str) -> bytes:
 
 
 @functools.cache
+def _sources() -> bytes:
+    # The search's own source is in it: Hypothesis seeds a derandomized search from its test's source.
+    here = Path(__file__).resolve().parent
+    return b"|".join([f"drawn {FORMAT}".encode(), _file_digest(str(here / "strategies.py")),
+                      _file_digest(str(here / "grading.py"))])
+
+
+@functools.cache
 def _environment() -> bytes:
     # Hypothesis' version file, found without importing Hypothesis (0.2 s, the point of the disk copy).
     spec = importlib.util.find_spec("hypothesis")
     hyp = _file_digest(str(Path(spec.origin).with_name("version.py"))) if spec and spec.origin else b"?"
-    here = Path(__file__).resolve().parent
-    return b"|".join([f"drawn {FORMAT} python {sys.version_info[:2]} numpy {np.__version__}".encode(), hyp,
-                      _file_digest(str(here / "strategies.py")), _file_digest(str(here / "grading.py"))])
+    return b"|".join([f"python {sys.version_info[:2]} numpy {np.__version__}".encode(), hyp])
 
 
-def fingerprint(question: Any, examples: int) -> str:
-    """A digest of everything the question's drawn instances depend on."""
+def fingerprint(question: Any, examples: int, portable: bool = False) -> str:
+    """A digest of everything the question's drawn instances depend on.
+
+    ``portable``: of the sources only (the key of a shipped list), not of the installed versions.
+    """
     module = sys.modules.get(getattr(question.instances, "__module__", ""), None)
     source = getattr(module, "__file__", None)
-    h = hashlib.sha256(_environment())
+    h = hashlib.sha256(_sources())
+    if not portable:
+        h.update(_environment())
     h.update(_file_digest(source) if source else repr(question.instances).encode())
     h.update(f"|{question.function}|{examples}".encode())
     return h.hexdigest()
+
+
+def _module(question: Any) -> str:
+    return str(getattr(question.instances, "__module__", "assignment")).rsplit(".", 1)[-1]
+
+
+def shipped_path(question: Any, examples: int) -> Path:
+    """Where the grader's package keeps the question's list (the file may not exist)."""
+    return SHIPPED / f"{_module(question)}.{question.function}.{examples}.drawn"
 
 
 def _path(question: Any, examples: int, digest: str) -> Path | None:
     where = folder()
     if where is None:
         return None
-    module = str(getattr(question.instances, "__module__", "assignment")).rsplit(".", 1)[-1]
-    return where / f"{module}.{question.function}.{examples}.{digest[:32]}.drawn"
+    return where / f"{_module(question)}.{question.function}.{examples}.{digest[:32]}.drawn"
 
 
 def _encode(instances: list[Instance]) -> Any:
@@ -108,24 +150,35 @@ def _decode(value: Any) -> list[Instance]:
     return out
 
 
+def _read(path: Path, digest: str, compressed: bool = False) -> list[Instance] | None:
+    """The list in ``path`` if it is there, whole, and filed under ``digest``."""
+    try:
+        data = path.read_bytes()
+        if compressed:
+            data = zlib.decompress(data)
+        header, buffers = wire.read_message(io.BytesIO(data))
+        if header.get("fingerprint") != digest:
+            return None
+        return _decode(wire.decode(header.get("instances"), buffers))
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zlib.error):  # absent, damaged, foreign
+        return None
+
+
 def remembered(question: Any, examples: int) -> list[Instance] | None:
-    """The instances a passing search of ``question`` draws, if known (this process first, then disk)."""
+    """The instances a passing search of ``question`` draws, if known (this process, shipped, then disk)."""
     key = (id(question), examples)
     if key in _MEMORY:
         return _MEMORY[key]
-    digest = fingerprint(question, examples)
-    path = _path(question, examples, digest)
-    if path is None or not path.is_file():
+    if _off():
         return None
-    try:
-        with path.open("rb") as f:
-            header, buffers = wire.read_message(f)
-        if header.get("fingerprint") != digest:
-            return None
-        instances = _decode(wire.decode(header.get("instances"), buffers))
-    except (OSError, EOFError, ValueError, KeyError, TypeError):  # damaged or foreign: draw afresh
-        return None
-    _MEMORY[key] = instances
+    instances = _read(shipped_path(question, examples), fingerprint(question, examples, portable=True),
+                      compressed=True)
+    if instances is None:
+        digest = fingerprint(question, examples)
+        path = _path(question, examples, digest)
+        instances = None if path is None else _read(path, digest)
+    if instances is not None:
+        _MEMORY[key] = instances
     return instances
 
 
@@ -154,3 +207,39 @@ def remember(question: Any, examples: int, instances: list[Instance]) -> None:
 def forget() -> None:
     """Forget the lists of this process (the disk copy stays): as in a new process."""
     _MEMORY.clear()
+
+
+def ship(names: list[str] | None = None) -> list[Path]:
+    """Draw the lists of the bundled assignments' questions and write them into the package (a release step).
+
+    Run it after changing the strategies, the search or an assignment module: the lists drawn from the
+    old sources are no longer used (the grader's tests say so), and grading draws them on every machine.
+    """
+    from hypothesis import __version__ as hypothesis_version
+
+    from grader.assignments import NAMES, get
+    from grader.grading import search
+
+    SHIPPED.mkdir(parents=True, exist_ok=True)
+    for old in SHIPPED.glob("*.drawn"):
+        if names is None or old.name.split(".", 1)[0] in names:
+            old.unlink()
+    written = []
+    for name in names or NAMES:
+        for q in get(name).questions:
+            instances: list[Instance] = []
+            if search(q.instances(), lambda inst: None, q.examples, instances) is not None:
+                raise AssertionError("a judge that passes everything failed")
+            tree, buffers = wire.encode(_encode(instances))
+            message = io.BytesIO()
+            wire.write_message(message, {"fingerprint": fingerprint(q, q.examples, portable=True),
+                                         "hypothesis": hypothesis_version, "instances": tree}, buffers)
+            path = shipped_path(q, q.examples)
+            path.write_bytes(zlib.compress(message.getvalue(), 9))
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in ship(sys.argv[1:] or None):
+        print(written_path.relative_to(SHIPPED.parent.parent.parent))

@@ -49,3 +49,15 @@ def _own_instance_cache(tmp_path_factory):
         os.environ.pop("BPTT_GRADER_CACHE", None)
     else:
         os.environ["BPTT_GRADER_CACHE"] = old
+
+
+@pytest.fixture
+def no_shipped_lists(tmp_path_factory, monkeypatch):
+    """No instance lists shipped with the grader (grader.drawn.SHIPPED): they are drawn, as for an
+    assignment whose sources changed since its lists were shipped."""
+    from grader import drawn
+
+    monkeypatch.setattr(drawn, "SHIPPED", tmp_path_factory.mktemp("none-shipped"))
+    drawn.forget()
+    yield
+    drawn.forget()

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader import drawn, grading
-from grader.assignments import get
+from grader import drawn, grading, wire
+from grader.assignments import NAMES, get
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path))
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path / "cache"))
     drawn.forget()
-    yield tmp_path
+    yield tmp_path / "cache"
     drawn.forget()
 
 
@@ -149,20 +152,87 @@ class _NoFatal:
         return _Out()
 
 
-def test_a_correct_submission_with_remembered_instances_never_imports_hypothesis(tmp_path):
-    env = dict(os.environ, BPTT_GRADER_CACHE=str(tmp_path / "drawn"))
+def test_a_correct_submission_with_shipped_or_remembered_instances_never_imports_hypothesis(tmp_path):
+    """A machine's first grading of a bundled assignment draws nothing (the shipped lists); with them
+    off (``BPTT_GRADER_CACHE=off``) Hypothesis draws them, and the score is the same."""
     code = ("import sys\nfrom grader.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('HYPOTHESIS', 'hypothesis' in sys.modules)\n")
     args = ["grade", "martens", str(ROOT / "solutions/examples/martens/correct.ipynb"), "--out", str(tmp_path / "o"),
             "--jobs", "1", "--sandbox", "none", "--solutions", str(ROOT / "solutions")]
     runs, scores = [], []
-    for _ in range(2):
+    for cache in (str(tmp_path / "empty"), "off"):
+        env = dict(os.environ, BPTT_GRADER_CACHE=cache)
         runs.append(subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
                                    cwd=tmp_path, timeout=300))
         assert runs[-1].returncode == 0, runs[-1].stdout + runs[-1].stderr
         scores.append(json.loads((tmp_path / "o" / "correct.json").read_text())["score"])
         (tmp_path / "o" / "correct.json").unlink()
-    assert "HYPOTHESIS True" in runs[0].stdout  # the first grading draws the instances
-    assert "HYPOTHESIS False" in runs[1].stdout, runs[1].stdout + runs[1].stderr
+    assert "HYPOTHESIS False" in runs[0].stdout, runs[0].stdout + runs[0].stderr
+    assert not (tmp_path / "empty").exists()  # nothing drawn, so nothing written
+    assert "HYPOTHESIS True" in runs[1].stdout  # drawn afresh
     assert scores == [4, 4]
+
+
+# -- the lists shipped with the grader ------------------------------------------------------------------
+
+_QUESTIONS = [(name, q.function) for name in NAMES for q in get(name).questions]
+
+
+@pytest.mark.parametrize(("name", "function"), _QUESTIONS)
+def test_every_bundled_question_ships_a_current_list(name, function):
+    """Stale lists are not wrong (they are not used), but every machine would draw again: after
+    changing the strategies, the search or an assignment, run ``python -m grader.drawn``."""
+    q = get(name).question(function)
+    path = drawn.shipped_path(q, q.examples)
+    assert path.is_file(), f"{path.name} is missing: run python -m grader.drawn"
+    fresh = drawn._read(path, drawn.fingerprint(q, q.examples, portable=True), compressed=True)
+    assert fresh is not None, f"{path.name} was drawn from other sources: run python -m grader.drawn {name}"
+    assert len(fresh) == q.examples
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_shipped_lists_are_what_hypothesis_draws(name):
+    """Drawn again with the Hypothesis that drew them, they are the same instances in the same order."""
+    import hypothesis
+
+    for q in get(name).questions:
+        path = drawn.shipped_path(q, q.examples)
+        header, _ = wire.read_message(io.BytesIO(zlib.decompress(path.read_bytes())))
+        if header["hypothesis"] != hypothesis.__version__:
+            pytest.skip(f"shipped lists drawn by Hypothesis {header['hypothesis']}, {hypothesis.__version__} here")
+        shipped = drawn._read(path, drawn.fingerprint(q, q.examples, portable=True), compressed=True)
+        again = _passing_list(q, q.examples)
+        assert len(shipped) == len(again)
+        for a, b in zip(again, shipped):
+            assert _same_instance(a, b) and a.sizes == b.sizes
+
+
+def test_a_shipped_list_is_used_only_while_its_sources_are_unchanged(cache_dir, monkeypatch):
+    q = get("britz").question("delta_t")
+    assert drawn.remembered(q, q.examples) is not None  # shipped: nothing drawn on this machine
+    assert not list(cache_dir.iterdir())
+    module_file = sys.modules[q.instances.__module__].__file__
+    real = drawn._file_digest
+    monkeypatch.setattr(drawn, "_file_digest", lambda p: b"edited" if p == module_file else real(p))
+    drawn.forget()
+    assert drawn.remembered(q, q.examples) is None  # the edited assignment's instances are drawn
+    monkeypatch.undo()
+    monkeypatch.setenv("BPTT_GRADER_CACHE", "off")
+    drawn.forget()
+    assert drawn.remembered(q, q.examples) is None  # off: everything is drawn afresh
+
+
+def test_a_damaged_shipped_list_is_ignored(cache_dir, tmp_path, monkeypatch):
+    q = get("britz").question("delta_t")
+    original = drawn.shipped_path(q, q.examples).read_bytes()
+    monkeypatch.setattr(drawn, "SHIPPED", tmp_path / "shipped")
+    (tmp_path / "shipped").mkdir()
+    path = drawn.shipped_path(q, q.examples)
+    for damage in (b"", b"garbage", original[:-9], zlib.compress(b"garbage")):
+        path.write_bytes(damage)
+        drawn.forget()
+        assert drawn.remembered(q, q.examples) is None
+    path.write_bytes(original)
+    drawn.forget()
+    assert drawn.remembered(q, q.examples) is not None

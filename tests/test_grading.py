@@ -175,7 +175,7 @@ def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
     assert "On a larger failing instance" in derivative.message
 
 
-def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, monkeypatch):
+def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, monkeypatch, no_shipped_lists):
     """Later submissions are judged on the instances an earlier passing search drew (no new search),
     in the same process or, from disk, in a later one; every score, message and diagnosis must be
     what a search in a fresh process gives."""
@@ -218,7 +218,8 @@ def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, m
     assert all(score > 0 and not message for _, score, message, _ in run("correct.ipynb"))
 
 
-def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_path, monkeypatch):
+def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_path, monkeypatch,
+                                                                          no_shipped_lists):
     """Its calls come in the same order whether the instances were just drawn or remembered, so a
     function whose answers drift with the number of calls is graded alike on every run."""
     import warnings

@@ -94,14 +94,14 @@ def test_run_autograder_grades_like_bptt_grader_grade(autograder_zip, tmp_path):
     assert "6.75" not in results["output"]  # the total is not given away while reference checks are hidden
 
 
-def test_the_root_comes_from_the_environment(autograder_zip, tmp_path, monkeypatch, capsys):
+def test_the_root_comes_from_the_environment(autograder_zip, tmp_path, monkeypatch, capsys, no_shipped_lists):
     root = gradescope_root(tmp_path, autograder_zip, [])
     monkeypatch.setenv(gradescope.ROOT_ENV, str(root))
     monkeypatch.setenv("BPTT_GRADER_CACHE", str(tmp_path / "drawn"))
     drawn.forget()  # as in setup.sh's new process: nothing remembered yet
     assert gradescope.main(["--self-test"]) == 0
     assert "bptt-grader ready for britz" in capsys.readouterr().out
-    # the instances of every question are drawn at image build time, not per submission
+    # lists the grader does not ship (changed sources) are drawn at image build time, not per submission
     assert len(list((tmp_path / "drawn").glob("britz.*.drawn"))) == 4
     monkeypatch.delenv(gradescope.ROOT_ENV)
     with pytest.raises(FileNotFoundError, match="/autograder/source/bptt-autograder.json"):

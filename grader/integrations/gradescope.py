@@ -53,7 +53,7 @@ apt-get install -y --no-install-recommends python3 python3-venv bubblewrap
 python3 -m venv /opt/bptt-grader
 /opt/bptt-grader/bin/pip install --no-cache-dir {requirements}
 # fail the build, not the first submission, if the grader cannot start or load the solutions; and draw
-# the instances every submission is judged on once, here, rather than in each submission's container
+# any instance list the grader does not ship once, here, rather than in each submission's container
 BPTT_GRADER_CACHE=/opt/bptt-grader/drawn BPTT_AUTOGRADER_ROOT="$(dirname "$SOURCE")" \
     /opt/bptt-grader/bin/python -m grader.integrations.gradescope --self-test
 chmod -R a+rX /opt/bptt-grader
@@ -65,7 +65,7 @@ RUN_AUTOGRADER = """\
 set -euo pipefail
 ROOT="${BPTT_AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${BPTT_PYTHON:-/opt/bptt-grader/bin/python}"
-export BPTT_GRADER_CACHE="${BPTT_GRADER_CACHE:-/opt/bptt-grader/drawn}"  # drawn by setup.sh
+export BPTT_GRADER_CACHE="${BPTT_GRADER_CACHE:-/opt/bptt-grader/drawn}"  # lists setup.sh drew
 exec "$PYTHON" -m grader.integrations.gradescope --root "$ROOT"
 """
 
@@ -317,7 +317,8 @@ def run(root: Path) -> int:
 
 def self_test(root: Path) -> int:
     """At image build time: the grader imports, the assignment exists, the solutions load; and the
-    instances its searches draw are drawn and kept (:mod:`grader.drawn`, in ``$BPTT_GRADER_CACHE``)."""
+    instances its searches draw are there: shipped with the grader, or drawn now and kept
+    (:mod:`grader.drawn`, in ``$BPTT_GRADER_CACHE``)."""
     from grader.assignments import get
     from grader.grading import passing_draws
     from grader.oracles.reference import load_solutions
