@@ -283,6 +283,29 @@ def test_the_reference_is_called_without_watching_its_arguments_and_students_are
     np.testing.assert_array_equal(w.value, t.value)
 
 
+def test_plain_calls_keep_the_callers_arguments_and_report_failures():
+    """A grader loop in the worker calls without the wire round trip (LocalTarget(plain=True)): the
+    student still gets copies, and errors, missing functions and printed output come back as usual."""
+    from grader.target import LocalTarget
+
+    def bump(a, *, k):
+        a += 1
+        k[0] = 9
+        print("changed")
+        return a
+
+    plain = LocalTarget({"f": bump, "g": lambda: 1 / 0}, watch=False, plain=True)
+    x, k = np.zeros(2), [0]
+    out = plain.call("f", [x], {"k": k})
+    assert out.ok and out.stdout == "changed\n"
+    np.testing.assert_array_equal(out.value, [1, 1])
+    np.testing.assert_array_equal(x, [0, 0])
+    assert k == [0]
+    failed = plain.call("g", [])
+    assert not failed.ok and failed.error.startswith("ZeroDivisionError")
+    assert not plain.call("h", []).ok
+
+
 def test_call_keys_tell_apart_what_a_function_could_tell_apart():
     from grader.grading import _args_key
 

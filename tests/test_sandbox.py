@@ -167,11 +167,17 @@ def test_a_call_can_take_what_an_earlier_call_returned_before_its_reply(pipeline
         target.close()
 
 
-def test_a_grader_loop_runs_next_to_the_students_functions(tmp_path):
+# a student's function that changes its arguments in place: the loop's own weights must not change
+_MUTATING = "\n_right = bptt_updates\n\n\ndef bptt_updates(X, Y, s0, s1, sh):\n    r = _right(X, Y, s0, s1, sh)\n" \
+            "    s0 *= 2\n    sh[:] = 0\n    return r\n"
+
+
+@pytest.mark.parametrize("extra", ["", _MUTATING], ids=["reference", "mutating"])
+def test_a_grader_loop_runs_next_to_the_students_functions(tmp_path, extra):
     from grader.assignments import trask
     from grader.target import LocalTarget, Outcome, run_near
 
-    source = (Path(__file__).resolve().parent.parent / "solutions/trask/reference.py").read_text()
+    source = (Path(__file__).resolve().parent.parent / "solutions/trask/reference.py").read_text() + extra
     (tmp_path / "t.py").write_text(source)
     rng = np.random.default_rng(1)
     w = [rng.normal(size=(2, 16)), rng.normal(size=(16, 1)), rng.normal(size=(16, 16))]
