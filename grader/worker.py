@@ -108,6 +108,31 @@ def _arrays(v: Any) -> list[np.ndarray]:
     return []
 
 
+def _owner(a: np.ndarray) -> Any:
+    """The array that owns ``a``'s memory, or whatever non-array object lends it (a buffer, an mmap)."""
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def _aliased(args: list[Any], value: Any) -> list[int]:
+    """The positions of the arguments whose arrays share memory with an array of ``value``."""
+    outputs = [(o, _owner(o)) for o in _arrays(value)]
+    if not outputs:
+        return []
+    found = set()
+    for i, arg in enumerate(args):
+        for a in _arrays(arg):
+            owner = _owner(a)
+            # two arrays that own their memory are two allocations: only a shared owner, or memory
+            # lent by something else, needs the exact test
+            if any((owner is o_owner or not isinstance(owner, np.ndarray) or not isinstance(o_owner, np.ndarray))
+                   and _shares_memory(a, o) for o, o_owner in outputs):
+                found.add(i)
+                break
+    return sorted(found)
+
+
 _FAILED = object()  # what a call that raised returned, for Earlier references to it
 
 
@@ -188,8 +213,7 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     mutated.update({k: v for k, v in kwargs.items() if watch and not _same(v, kw_before[k])})
     if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
         value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
-    aliased = sorted({i for i, arg in enumerate(args) for a in _arrays(arg)
-                      for o in _arrays(value) if _shares_memory(a, o)}) if watch else []
+    aliased = _aliased(args, value) if watch else []
     if not encode:
         return {"ok": True, "value": value, "mutated": mutated, "aliased": aliased, "stdout": out.text()}, []
     subclasses: list[str] = []

@@ -233,3 +233,36 @@ def test_a_hang_inside_a_grader_loop_fails_its_call_within_the_call_limit(tmp_pa
                                           "within 1 s (an infinite loop?)")
     finally:
         target.close()
+
+
+def _lent(n: int) -> np.ndarray:
+    """An array whose memory a bytearray lends (not an array that owns it)."""
+    return np.frombuffer(_BUFFER, dtype=np.float64, count=n)
+
+
+_BUFFER = bytearray(64)
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda a, b: a, [0]),
+    (lambda a, b: (b.copy(), a[1:]), [0]),  # a view, second in a tuple
+    (lambda a, b: [b.T], [1]),
+    (lambda a, b: (a.reshape(2, 3)[:, ::2], b[0]), [0, 1]),
+    (lambda a, b: np.lib.stride_tricks.as_strided(b, shape=(2,), strides=(8,)), [1]),
+    (lambda a, b: (a.copy(), b + 0), []),
+    (lambda a, b: a[:0], []),  # no element: nothing shared
+    (lambda a, b: 3.0, []),
+])
+def test_the_worker_sees_every_answer_that_shares_memory_with_an_argument(make, expected):
+    from grader.worker import _aliased
+
+    a, b = np.arange(6.0), np.ones((2, 2))
+    assert _aliased([a, [b], 7], make(a, b)) == expected
+
+
+def test_memory_lent_by_another_object_is_tested_exactly():
+    from grader.worker import _aliased
+
+    first, again, elsewhere = _lent(4), _lent(8), np.frombuffer(bytearray(32), dtype=np.float64)
+    assert _aliased([first], again[2:]) == [0]  # two arrays over one bytearray
+    assert _aliased([elsewhere], again) == []
