@@ -17,6 +17,7 @@ minus that replayed time.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import statistics
@@ -28,11 +29,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from common import SOLUTIONS
 from grading_bench import correct_submission, functions_of
 
 from grader import batch, drawn, grading, report, report_html, sandbox, wire
 from grader.assignments import get
+from grader.target import Outcome
 from grader.worker import Handles, invoke
 
 CATEGORIES = (
@@ -44,6 +47,8 @@ CATEGORIES = (
     ("round trips", "call messages: pipes, process switches, waiting (replayed call time subtracted)"),
     ("worker call wrapper", "in the worker: copying and comparing arguments, encoding the reply (replayed)"),
     ("student compute", "the student's functions themselves (replayed here on the recorded arguments)"),
+    ("student compute in loops", "the student's calls inside a grader loop run in the worker (trask's training, "
+     "replayed here); it overlaps the rows above and is not part of the total"),
     ("hypothesis", "instance generation and shrinking: searches minus the judging inside them"),
     ("oracle", "true answers (complex-step derivatives of the forward pass)"),
     ("reference solution", "the instructor's reference on the same instances (in process)"),
@@ -117,6 +122,7 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
     clock = Clock()
     drawn.forget()  # as in a new `bptt-grader grade` process: only the lists on disk (shipped or drawn before)
     calls: list[tuple[int, str, Any, list[int]]] = []  # (worker number, function, payload, keep)
+    loops: list[tuple[str, Any]] = []  # grader loops run in a worker (run_near): (module:function, payload)
     round_trips = [0]
     workers = [0]
     a = get(assignment)
@@ -133,6 +139,8 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
             self.bench_number = workers[0]  # its calls replay against its own handles
 
     def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0) -> Any:
+        if header.get("op") == "run":
+            loops.append((header["function"], wire.decode(header["args"], list(buffers))))
         in_request.on = True
         try:
             with clock.charge("notebook cells" if header.get("op") == "exec" else "round trips"):
@@ -191,8 +199,35 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
     orig_probe.cache_clear()
     seconds = dict(clock.totals)
     seconds.update(_replay(path, calls, seconds.pop("round trips", 0.0)))
+    seconds["student compute in loops"] = _replay_loops(path, loops)
     return {"total": total, "seconds": seconds, "calls": len(calls), "round_trips": round_trips[0],
             "workers": workers[0], "score": f"{data['score']:g} / {data['max_score']:g}"}
+
+
+class _ComputeTarget:
+    """The student's functions called directly, their own time added up (a grader loop's target, replayed)."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace, self.seconds = namespace, 0.0
+
+    def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None, keep: Any = ()) -> Outcome:
+        args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        t0 = time.perf_counter()
+        try:
+            return Outcome(value=self.namespace[name](*args, **(kwargs or {})))
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def _replay_loops(path: Path, loops: list[tuple[str, Any]]) -> float:
+    """The student's compute inside the grader loops a grading ran in its workers (replayed here)."""
+    if not loops:
+        return 0.0
+    target = _ComputeTarget(functions_of(path))
+    for function, payload in loops:
+        module, _, name = function.partition(":")
+        getattr(importlib.import_module(module), name)(target, *payload["args"])
+    return target.seconds
 
 
 def _replay(path: Path, calls: list[tuple[int, str, Any, list[int]]], round_trip_seconds: float) -> dict[str, float]:
