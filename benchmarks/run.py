@@ -224,12 +224,17 @@ def _goals(res: dict[str, Any]) -> list[str]:
         if g["sandbox"] != "auto":
             continue
         ratio = _value(g["ratio_to_numpy"])
-        how = {"shipped": "instances shipped: every grading, a machine's first included",
-               "drawn": "instances drawn: an assignment changed since its lists were shipped"}.get(
-            g.get("instances", ""), "")
-        L.append(f"| `bptt-grader grade {g['assignment']}` (one, sandboxed, {how}) ≤ {GOALS['grade_vs_numpy']:g}x "
-                 f"numpy start-up ({numpy_start.short()}) | {_stats(g['wall']).short()} = {ratio:.3g}x | "
-                 f"{_met(ratio <= GOALS['grade_vs_numpy'])} |")
+        wall = f"{_stats(g['wall']).short()} = {ratio:.3g}x"
+        if g.get("instances") == "drawn":  # not the goal's case: it happens once per machine, for an edited assignment
+            L.append(f"| (no goal) `bptt-grader grade {g['assignment']}` with its instances drawn afresh "
+                     f"(`BPTT_GRADER_CACHE=off`: the first grading on a machine of an assignment edited since its "
+                     f"lists were shipped) | {wall} numpy start-up | "
+                     f"{'within' if ratio <= GOALS['grade_vs_numpy'] else 'above'} the "
+                     f"{GOALS['grade_vs_numpy']:g}x bar |")
+            continue
+        L.append(f"| `bptt-grader grade {g['assignment']}` (one, sandboxed; its instances shipped with the grader, "
+                 f"as on every grading, a machine's first included) ≤ {GOALS['grade_vs_numpy']:g}x "
+                 f"numpy start-up ({numpy_start.short()}) | {wall} | {_met(ratio <= GOALS['grade_vs_numpy'])} |")
     if "grade_class" in res:
         two = [r for r in res["grade_class"]["runs"] if r["jobs"] == 2]
         if two:
