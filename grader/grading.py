@@ -175,15 +175,17 @@ class _Memo:
         """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
         queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs))) if self.extra else None
         out = self._collect(*queue.pop(0)) if queue else None
-        return out if out is not None else self.q.invoke(self.target, args, inst.kwargs)
+        return out if out is not None else self.q.invoke(self.target, args, inst.kwargs, further=True)
 
     def prefetch_again(self, instances: list[Instance], calls: Callable[[Instance], list[list[Any]]]) -> None:
         """Send the contract check's further calls (``calls(inst)``) on ``instances`` ahead."""
         todo = [(inst, args) for inst in instances for args in calls(inst)]
-        for (inst, args), ahead in zip(todo, self._send_ahead([(args, inst.kwargs) for inst, args in todo])):
+        for (inst, args), ahead in zip(todo, self._send_ahead([(args, inst.kwargs) for inst, args in todo],
+                                                              further=True)):
             self.extra.setdefault((_key(inst), _args_key(args, inst.kwargs)), []).append(ahead)
 
-    def _send_ahead(self, invocations: list[tuple[list[Any], dict[str, Any]]]) -> list[tuple[Any, int, int]]:
+    def _send_ahead(self, invocations: list[tuple[list[Any], dict[str, Any]]], further: bool = False,
+                    ) -> list[tuple[Any, int, int]]:
         """Send the calls of ``invocations`` ahead in one go; for each, where its calls are: (batch, first, count)."""
         start = getattr(self.target, "send_ahead", None)
         if start is None or not invocations:
@@ -191,7 +193,7 @@ class _Memo:
         flat: list[Any] = []
         spans = []
         for args, kwargs in invocations:
-            calls = self.q.calls(args, kwargs)
+            calls = self.q.calls(args, kwargs, further)
             spans.append((len(flat), len(calls)))
             flat += calls
         batch = start(flat)

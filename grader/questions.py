@@ -63,11 +63,18 @@ class CallSequence:
 
     calls: Callable[[list[Any], dict[str, Any]], list[Call]]
     combine: Callable[[list[Any]], Any]
+    #: The calls of a *further* call (the contract check's repeat and batch-row calls), where they can be
+    #: fewer: what only the first call needs to check (a backward run twice on one cache) is not run again.
+    #: ``combine`` takes their outcomes too. Default: ``calls``.
+    further: Callable[[list[Any], dict[str, Any]], list[Call]] | None = None
 
-    def run(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
+    def calls_for(self, args: list[Any], kwargs: dict[str, Any], further: bool = False) -> list[Call]:
+        return (self.further if further and self.further is not None else self.calls)(list(args), dict(kwargs))
+
+    def run(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None, further: bool = False) -> Any:
         from grader.target import call_all
 
-        return self.combine(call_all(target, self.calls(list(args), dict(kwargs or {}))))
+        return self.combine(call_all(target, self.calls_for(args, kwargs or {}, further)))
 
 
 @dataclass(frozen=True)
@@ -118,16 +125,20 @@ class Question:
     needs: tuple[str, ...] = ()  # other student functions ``sequence`` calls (a backward needs its forward)
     truth_name: str = "the derivative of the forward pass"  # how feedback names the true answer
 
-    def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
-        """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`."""
+    def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None,
+               further: bool = False) -> Any:
+        """Call this question's function on ``target`` and return its :class:`~grader.target.Outcome`.
+
+        ``further``: a further call on an instance already called (see :class:`CallSequence`).
+        """
         if self.sequence is not None:
-            return self.sequence.run(target, args, kwargs)
+            return self.sequence.run(target, args, kwargs, further)
         return target.call(self.function, list(args), kwargs or {}, self.keep)
 
-    def calls(self, args: list[Any], kwargs: dict[str, Any] | None = None) -> list[Call]:
+    def calls(self, args: list[Any], kwargs: dict[str, Any] | None = None, further: bool = False) -> list[Call]:
         """The calls :meth:`invoke` makes (their outcomes make one with :meth:`combine`)."""
         if self.sequence is not None:
-            return self.sequence.calls(list(args), dict(kwargs or {}))
+            return self.sequence.calls_for(args, kwargs or {}, further)
         return [(self.function, list(args), dict(kwargs or {}), self.keep)]
 
     def combine(self, outcomes: list[Any]) -> Any:

@@ -200,3 +200,62 @@ def test_trask_network_learns_with_the_reference_and_not_with_flipped_signs(load
     assert ok, why
     ok, why = learns_binary_addition(LocalTarget({"bptt_updates": lambda *a: tuple(-u for u in good(*a))}))
     assert not ok and "unseen" in why
+
+
+# -- the step/cache style: a backward runs on its own forward's cache -------------------------------------
+
+class _CountingTarget(LocalTarget):
+    """A LocalTarget that counts the calls of each function."""
+
+    def __init__(self, functions):
+        super().__init__(functions)
+        self.count: dict[str, int] = {}
+
+    def call(self, name, args, kwargs=None, keep=()):
+        self.count[name] = self.count.get(name, 0) + 1
+        return super().call(name, args, kwargs, keep)
+
+
+def test_a_backward_that_changes_its_cache_fails_when_the_cache_is_used_again(load):
+    good = ref(load, "cache", "rnn_step_backward")
+
+    def rnn_step_backward(dnext_h, cache):
+        out = good(dnext_h, cache)
+        cache[4][...] = 0.0  # next_h zeroed in place: right the first time, wrong on the same cache again
+        return out
+
+    results = run(load, "cache", "rnn_step_backward", rnn_step_backward)
+    assert not results["derivative"].passed
+    assert "using the same cache a second time gave a different result" in results["derivative"].message
+
+
+def test_a_backward_with_state_between_calls_fails(load):
+    good = ref(load, "cache", "rnn_step_backward")
+    calls = []
+
+    def rnn_step_backward(dnext_h, cache):  # drifts by 1e-6 per call: every answer differs from the last
+        calls.append(1)
+        return tuple(g * (1 + 1e-6 * len(calls)) for g in good(dnext_h, cache))
+
+    results = run(load, "cache", "rnn_step_backward", rnn_step_backward)
+    assert not results["contract"].passed
+    assert "a second time" in results["contract"].message
+
+
+def test_the_contract_runs_a_backward_once_per_further_call_and_twice_on_the_first(load, monkeypatch):
+    """The cache's reuse is checked on the first call; the contract's repeat and batch-row calls run the
+    forward and the backward once each."""
+    from grader import grading
+
+    further = []
+    again = grading._Memo.again
+    monkeypatch.setattr(grading._Memo, "again", lambda self, inst, args: further.append(1) or again(self, inst, args))
+    sol = load("cache")
+    question = get("cache").question("rnn_step_backward")
+    target = _CountingTarget(dict(sol.reference.functions))
+    results = {r.check: r for r in grade_question(question, target, sol, "function", EXAMPLES)}
+    assert all(r.passed for r in results.values())
+    assert len(further) >= EXAMPLES  # a repeat per instance at least, and batch-row calls
+    # first calls: one per instance, and the own-forward behaviour's one (a first call too)
+    assert target.count["rnn_step_backward"] == 2 * (EXAMPLES + 1) + len(further)
+    assert len(question.calls([None] * 6)) == 3 and len(question.calls([None] * 6, further=True)) == 2

@@ -236,3 +236,21 @@ def test_a_damaged_shipped_list_is_ignored(cache_dir, tmp_path, monkeypatch):
     path.write_bytes(original)
     drawn.forget()
     assert drawn.remembered(q, q.examples) is not None
+
+
+def test_the_key_follows_the_search_function_not_the_rest_of_its_module(monkeypatch):
+    """A derandomized search's draws depend on its settings and its probe's source (in ``search``)."""
+    q = get("britz").question("delta_t")
+    before = drawn.fingerprint(q, q.examples, portable=True)
+
+    def search(strategy, judge, examples, generated=None):  # another search: other settings, another probe
+        return None
+
+    monkeypatch.setattr(grading, "search", search)
+    drawn._sources.cache_clear()
+    try:
+        assert drawn.fingerprint(q, q.examples, portable=True) != before
+    finally:
+        monkeypatch.undo()
+        drawn._sources.cache_clear()
+    assert drawn.fingerprint(q, q.examples, portable=True) == before
