@@ -181,6 +181,8 @@ def render(res: dict[str, Any], json_path: Path) -> str:
         L += _profile(res)
     L += ["## Reproduce", "", "```bash", "pip install -e \".[bench]\"",
           "pip install torch==2.13.0   # optional, CPU build (for gradcheck); a CUDA build is not needed",
+          "# optional, section 4: otter in a virtualenv of its own (found there or as `otter` on PATH)",
+          "python -m venv /tmp/otter-venv && /tmp/otter-venv/bin/pip install -e \".[otter]\"",
           "python benchmarks/run.py            # writes BENCHMARKS.md and BENCHMARKS.json",
           "python benchmarks/run.py --quick    # smoke run (what CI runs, via tests/test_benchmarks_smoke.py)",
           "```", "", "Sections can be run alone (`--sections 1,5`); `--repeats N`, `--class-size N` and "
