@@ -10,14 +10,37 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-
 from grader import __version__
 from grader.assignments import NAMES, TWO_WORKERS, UnknownAssignment, get
 
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made at its first use: importing rich takes 40 ms, which grading one
+    submission would otherwise spend before its workers start and before its grading begins."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options: dict[str, Any] = options
+        self._console: Any = None
+
+    def get(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+console = _LazyConsole(stderr=True, highlight=False)
+out = _LazyConsole(highlight=False, soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _submissions(items: list[str]) -> list[Path]:
@@ -131,19 +154,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
     job = Job(assignment.name, folder, mode, examples=args.examples)
     outdir = Path(args.out)
     start = time.perf_counter()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(f"grading {assignment.name}", total=len(paths))
+    def line(name: str, data: dict[str, Any] | None) -> None:
+        what = "kept (--resume)" if data is None else f"{data['score']:g} / {data['max_score']:g}"
+        console.print(f"  {name}: {what}")
 
-        def progress(name: str, data: dict[str, Any] | None) -> None:
-            bar.advance(task)
-            if not console.is_terminal:
-                what = "kept (--resume)" if data is None else f"{data['score']:g} / {data['max_score']:g}"
-                console.print(f"  {name}: {what}")
+    if len(paths) == 1:  # its line when it is graded; no bar (nor rich, 40 ms) before it
+        results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=line)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console.get(), disable=not console.is_terminal) as bar:
+            task = bar.add_task(f"grading {assignment.name}", total=len(paths))
+
+            def progress(name: str, data: dict[str, Any] | None) -> None:
+                bar.advance(task)
+                if not console.is_terminal:
+                    line(name, data)
+
+            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress)
     for p, err in errors.items():
         console.print(f"[red]internal error grading {p}[/red] (not written; run again with --resume):\n{err}")
     console.print(f"graded {len(paths) - len(errors)} of {len(paths)} submissions in "
@@ -192,10 +222,10 @@ def cmd_otter(args: argparse.Namespace) -> int:
     try:
         made = otter.assign(made, outdir, run_tests=not args.no_run_tests)
     except otter.OtterUnavailable as e:
-        console.print(f"[red]error:[/red] {escape(str(e))} (or pass --master-only)")
+        console.print(f"[red]error:[/red] {_escape(str(e))} (or pass --master-only)")
         return 2
     except RuntimeError as e:
-        console.print(f"[red]error:[/red] {escape(str(e))}")
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
         return 1
     out.print(f"student notebook: {made.student}\nautograder zip: {made.autograder_zip}", markup=False)
     return 0

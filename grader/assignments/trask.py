@@ -155,8 +155,9 @@ def learns_binary_addition(target: Any) -> tuple[bool, str]:
     """Train with the student's ``bptt_updates`` and test on unseen 8-bit sums (the test is the grader's)."""
     rng = np.random.default_rng(SEED)
     w = [2 * rng.random((2, HIDDEN)) - 1, 2 * rng.random((HIDDEN, 1)) - 1, 2 * rng.random((HIDDEN, HIDDEN)) - 1]
-    batches = [(rng.integers(0, 128, TRAIN_BATCH), rng.integers(0, 128, TRAIN_BATCH)) for _ in range(TRAIN_STEPS)]
-    a, b = np.array([x for x, _ in batches]), np.array([y for _, y in batches])
+    # one call, step by step the same numbers (and generator state) as a call per step's a and b: 0.3 ms, not 16
+    ab = rng.integers(0, 128, (TRAIN_STEPS, 2, TRAIN_BATCH))
+    a, b = ab[:, 0], ab[:, 1]
     out = run_near(target, train, w, a, b)
     result = out.value if out.ok else {"failure": f"training stopped: {out.describe_failure()}"}
     if not isinstance(result, dict) or not isinstance(result.get("failure", ""), str):
