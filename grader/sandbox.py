@@ -187,6 +187,27 @@ def resolve_mode(requested: str = "auto") -> str:
     return "none"
 
 
+@cache
+def _sweep_once(base: Path) -> None:
+    """Remove the empty cgroups of grader processes that are gone (killed before they could remove them).
+
+    Once per process, the first time it makes one: a SIGKILLed grader leaves its workers' cgroups behind.
+    """
+    for path in base.glob("bptt-grader-*"):
+        try:
+            pid = int(path.name.split("-")[2])
+            if pid == os.getpid():
+                continue
+            os.kill(pid, 0)  # alive (or another user's): its cgroups are its own business
+        except ProcessLookupError:
+            try:
+                path.rmdir()  # fails, harmlessly, while a process is still in it
+            except OSError:
+                pass
+        except (ValueError, IndexError, OSError):
+            continue
+
+
 class _PidsCgroup:
     """A v1 or v2 pids cgroup for one worker, where this process may make one."""
 
@@ -203,6 +224,7 @@ class _PidsCgroup:
                     continue
                 (path / "pids.max").write_text(str(limit))
                 self.path = path
+                _sweep_once(base)
                 return
             except OSError:
                 continue
@@ -216,13 +238,20 @@ class _PidsCgroup:
                 pass
 
     def remove(self) -> None:
-        if self.path is not None:
-            for _ in range(50):
-                try:
-                    self.path.rmdir()
+        if self.path is None:
+            return
+        # bubblewrap's processes leave the cgroup a millisecond or two after the worker is reaped:
+        # retry at once, then back off, for half a second at most
+        delay, deadline = 0.0005, time.monotonic() + 0.5
+        while True:
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
                     return
-                except OSError:
-                    time.sleep(0.01)
+                time.sleep(delay)
+                delay = min(2 * delay, 0.02)
 
 
 class _Watchdog:

@@ -266,3 +266,29 @@ def test_memory_lent_by_another_object_is_tested_exactly():
     first, again, elsewhere = _lent(4), _lent(8), np.frombuffer(bytearray(32), dtype=np.float64)
     assert _aliased([first], again[2:]) == [0]  # two arrays over one bytearray
     assert _aliased([elsewhere], again) == []
+
+
+def test_cgroups_left_by_a_killed_grader_are_removed_by_the_next():
+    """A SIGKILLed grader cannot remove its workers' cgroups; the next grader removes them (not a live one's)."""
+    import os
+    import subprocess
+    import sys
+
+    base = Path("/sys/fs/cgroup/pids")
+    if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
+        pytest.skip("no pids cgroup this process may write")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale, alive = base / f"bptt-grader-{gone.pid}-1-2", base / f"bptt-grader-{os.getppid()}-1-2"
+    stale.mkdir()
+    alive.mkdir()
+    sandbox._sweep_once.cache_clear()
+    worker = sandbox.Worker(sandbox.Limits(), "none")
+    try:
+        assert not stale.exists()
+        assert alive.exists()
+    finally:
+        worker.close()
+        for path in (stale, alive):
+            if path.exists():
+                path.rmdir()
