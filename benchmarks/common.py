@@ -188,7 +188,9 @@ def _version(module: str) -> str | None:
 def _git() -> str:
     try:
         head = run_command(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
-        dirty = run_command(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+        # the results of an earlier run are not changes to what is measured
+        dirty = run_command(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                             ":!BENCHMARKS.md", ":!BENCHMARKS.json"]).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "")
     except Exception:
         return "unknown"
