@@ -223,7 +223,7 @@ def ship(names: list[str] | None = None) -> list[Path]:
     from hypothesis import __version__ as hypothesis_version
 
     from grader.assignments import NAMES, get
-    from grader.grading import search
+    from grader.grading import draw_passing
 
     SHIPPED.mkdir(parents=True, exist_ok=True)
     for old in SHIPPED.glob("*.drawn"):
@@ -232,10 +232,7 @@ def ship(names: list[str] | None = None) -> list[Path]:
     written = []
     for name in names or NAMES:
         for q in get(name).questions:
-            instances: list[Instance] = []
-            if search(q.instances(), lambda inst: None, q.examples, instances) is not None:
-                raise AssertionError("a judge that passes everything failed")
-            tree, buffers = wire.encode(_encode(instances))
+            tree, buffers = wire.encode(_encode(draw_passing(q, q.examples)))
             message = io.BytesIO()
             wire.write_message(message, {"fingerprint": fingerprint(q, q.examples, portable=True),
                                          "hypothesis": hypothesis_version, "instances": tree}, buffers)

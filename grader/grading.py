@@ -301,13 +301,19 @@ def search_again(instances: Callable[[], Any], judge: Callable[[Instance], str |
     return None
 
 
+def draw_passing(question: Question, examples: int) -> list[Instance]:
+    """Draw the instances a search of ``question`` that finds no failure draws (with a judge that passes all)."""
+    drawn_now: list[Instance] = []
+    search(question.instances(), lambda inst: None, examples, drawn_now)
+    return drawn_now
+
+
 def passing_draws(question: Question, examples: int | None = None) -> list[Instance]:
     """The instances a search of ``question`` that finds no failure draws: remembered, or drawn now (and kept)."""
     examples = examples or question.examples
     known = drawn.remembered(question, examples)
     if known is None:
-        known = []
-        search(question.instances(), lambda inst: None, examples, known)
+        known = draw_passing(question, examples)
         drawn.remember(question, examples, known)
     return known
 
@@ -395,8 +401,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
             found = shown_before[0], message, [shown_before[0]]
         else:  # the same derandomized draws: reuse them while they pass
             if r.check == "contract" and complete:
-                kept = [i for i in generated if (o := memo.student(i)).ok and not o.mutated and not o.aliased]
-                memo.prefetch_again(kept, lambda i: further_calls(question, i))
+                memo.prefetch_again(generated, lambda i: further_calls(question, i, memo.student(i)))
             found = search_again(question.instances, judge, n, generated, complete)
         if found is None:
             r.passed = True

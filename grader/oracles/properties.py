@@ -89,11 +89,15 @@ def contract_problem(expected: Any, out: Outcome, question: Question, instance: 
     return _rows_problem(out, question, instance, call)
 
 
-def further_calls(question: Question, instance: Instance) -> list[list[Any]]:
-    """The arguments :func:`contract_problem` calls the function with again, when the first call kept the rules.
+def further_calls(question: Question, instance: Instance, out: Outcome) -> list[list[Any]]:
+    """The arguments :func:`contract_problem` will call the function with again, after the first call ``out``.
 
-    So that they can be made ahead, all at once (``grading._Memo.prefetch_again``).
+    So that they can be made ahead, all at once (``grading._Memo.prefetch_again``). None after a
+    first call that failed, changed an argument or returned one: the check stops there. (One that
+    breaks the structure rules stops it too; its further calls are made and go unused.)
     """
+    if not out.ok or out.mutated or out.aliased:
+        return []
     split = _row_split(question, instance)
     return [list(instance.args)] + ([] if split is None else [rows_subset(question, instance, r) for r in split])
 
