@@ -93,6 +93,9 @@ class Grade:
     problems: list[str] = field(default_factory=list)  # could not read, cells that failed, ...
     output: str = ""
     seconds: float = 0.0
+    sandbox: str = ""  # the mode student code ran in: "bwrap", "none", or "" (in this process: check)
+    #: failures that are the grader's own, not the student's: the submission must be graded again
+    internal_errors: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
