@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ class Outcome:
     subclasses: list[str] = field(default_factory=list)
     stdout: str = ""
     fatal: bool = False  # the worker had to be stopped (timeout, crash): nothing more from it
+    internal: bool = False  # the grader's own handling failed: not graded, never the student's fault
 
     @property
     def ok(self) -> bool:
@@ -46,23 +47,85 @@ class Outcome:
 
 
 MAX_NAMES = 100
+MAX_ERROR = 2000  # characters of a reply's error kept (the worker's own are at most about 600)
+MAX_TEXT = 8000  # ... of its traceback and its output (the worker keeps 4000 of each)
 
 
-def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray]) -> Outcome:
-    """Decode a worker's reply to ``call`` (already read and checked by :mod:`grader.wire`)."""
-    if not header.get("ok"):
-        return Outcome(error=str(header.get("error", "failed")), traceback=str(header.get("traceback", "")),
-                       stdout=str(header.get("stdout", "")))
-    tree = header.get("result")
-    payload = wire.decode(tree, buffers)
-    if not isinstance(payload, dict):
-        raise wire.WireError("reply without a result")
-    aliased = [int(i) for i in header.get("aliased", []) if isinstance(i, int)]
-    # named by the worker's encoder (as trustworthy as the tree it also wrote), for feedback only
-    subclasses = [str(n)[:100] for n in header.get("subclasses", [])[:MAX_NAMES]] \
-        if isinstance(header.get("subclasses"), list) else []
-    return Outcome(value=payload.get("value"), mutated=dict(payload.get("mutated", {})), aliased=aliased,
-                   subclasses=subclasses, stdout=str(header.get("stdout", "")))
+def _text(header: dict[str, Any], key: str, cap: int, default: str = "") -> str:
+    value = header.get(key, default)
+    if type(value) is not str:
+        raise wire.WireError(f"the reply's {key} is not a string")
+    return value if len(value) <= cap else value[:cap] + " [...]"
+
+
+def status_from_reply(header: dict[str, Any]) -> Outcome:
+    """What a reply says of success (``ok``, ``error``, ``traceback``, ``stdout``), checked; no value.
+
+    For a reply to ``exec``, and the failed replies of ``call`` and ``run``. Raises
+    :class:`grader.wire.WireError` on a field of the wrong type.
+    """
+    ok = header.get("ok")
+    if type(ok) is not bool:
+        raise wire.WireError("the reply does not say whether the request succeeded")
+    stdout = _text(header, "stdout", MAX_TEXT)
+    if ok:
+        return Outcome(stdout=stdout)
+    return Outcome(error=_text(header, "error", MAX_ERROR, "failed"), traceback=_text(header, "traceback", MAX_TEXT),
+                   stdout=stdout)
+
+
+def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray], n_args: int = 0,
+                       kwarg_names: Collection[str] = ()) -> Outcome:
+    """Decode a worker's reply to ``call`` (or ``run``), checking every field it uses.
+
+    ``n_args`` and ``kwarg_names`` are what the call was given: a reply may say only that those
+    arguments were modified (``mutated``: ``"0"``, ``"1"``, ... or a keyword's name) or shared
+    memory with the result (``aliased``: positions). The defaults, no arguments, fit ``run``.
+    Anything off raises :class:`grader.wire.WireError` (and nothing else).
+    """
+    try:
+        status = status_from_reply(header)
+        if not status.ok:
+            return status
+        if "result" not in header:
+            raise wire.WireError("reply without a result")
+        payload = wire.decode(header["result"], buffers)
+        if type(payload) is not dict or "value" not in payload or not payload.keys() <= _PAYLOAD_KEYS:
+            raise wire.WireError("reply without a result")
+        mutated = payload.get("mutated", {})
+        if type(mutated) is not dict or not all(k in kwarg_names or _position(k, n_args) for k in mutated):
+            raise wire.WireError("the reply names modified arguments the call was not given")
+        aliased = header.get("aliased", [])
+        if type(aliased) is not list or not all(type(i) is int and 0 <= i < n_args for i in aliased) \
+                or len(set(aliased)) != len(aliased):
+            raise wire.WireError("the reply names shared arguments the call was not given")
+        # named by the worker's encoder (as trustworthy as the tree it also wrote), for feedback only
+        subclasses = header.get("subclasses", [])
+        if type(subclasses) is not list or not all(type(n) is str for n in subclasses):
+            raise wire.WireError("the reply's subclasses are not a list of names")
+        return Outcome(value=payload["value"], mutated=mutated, aliased=aliased,
+                       subclasses=[n[:100] for n in subclasses[:MAX_NAMES]], stdout=status.stdout)
+    except wire.WireError:
+        raise
+    except wire.REPLY_ERRORS as e:  # a check missed something: still the reply's fault
+        raise wire.WireError(f"unreadable reply ({type(e).__name__}: {e})") from None
+
+
+def names_from_reply(header: dict[str, Any], names: list[str]) -> dict[str, str]:
+    """A worker's reply to ``names``, checked: for each of ``names``, what the worker says it is."""
+    kinds = header.get("names")
+    if header.get("ok") is not True or type(kinds) is not dict \
+            or not all(type(kinds.get(n, "")) is str for n in names):
+        raise wire.WireError("the reply to names is not an object of strings")
+    return {n: kinds.get(n, "missing")[:500] for n in names}
+
+
+_PAYLOAD_KEYS = frozenset({"value", "mutated"})
+
+
+def _position(key: str, n_args: int) -> bool:
+    """Whether ``key`` is ``str(i)`` of an argument position ``i``."""
+    return key.isascii() and key.isdigit() and len(key) <= 6 and str(int(key)) == key and int(key) < n_args
 
 
 class OutOfTime(BaseException):
@@ -164,7 +227,7 @@ class LocalTarget:
         payload = wire.decode(tree, [b.copy() for b in buffers])
         header, out = invoke(self.functions[name], payload["args"], payload["kwargs"], list(keep),
                              self.handles, capture=self.capture, watch=self.watch)
-        return outcome_from_reply(header, [b.copy() for b in out])
+        return outcome_from_reply(header, [b.copy() for b in out], len(payload["args"]), payload["kwargs"])
 
     def close(self) -> None:
         self.handles.objects.clear()

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import builtins
 import collections
+import copy
 import difflib
+import hashlib
 import io
 import os
 import signal
@@ -78,34 +80,134 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
 
 
+class Bookkeeping(Exception):
+    """The worker's own handling of a value failed: the grader's problem, never the student's."""
+
+
+#: How deep :func:`_walk` follows containers and objects; a student's value nested deeper is
+#: compared and watched only down to here (it cannot hide a change above it).
+MAX_WALK_DEPTH = 64
+MAX_WALK_ITEMS = 1 << 16
+_ATOMS = (type(None), bool, int, float, complex, str, bytes, np.generic)
+
+
+def _children(v: Any) -> list[tuple[str, Any]] | None:
+    """The parts of a container or object, as ``(label, part)``; ``None`` for a leaf.
+
+    Reads instance state without calling the student's own methods (``__eq__``, ``__getattr__``,
+    ``__iter__`` of a subclass): plain ``dict``/``list``/``tuple``/``set`` access through the built-in
+    types, and ``object.__getattribute__`` for ``__dict__`` and slots.
+    """
+    if isinstance(v, dict):
+        return [(repr(k), x) for k, x in dict.items(v)]
+    if isinstance(v, (list, tuple)):
+        return [(str(i), x) for i, x in enumerate(list.__iter__(v) if isinstance(v, list) else tuple.__iter__(v))]
+    if isinstance(v, (set, frozenset)):
+        items = list(set.__iter__(v) if isinstance(v, set) else frozenset.__iter__(v))
+        return [("", x) for x in sorted(items, key=lambda x: (type(x).__name__, repr(x)) if isinstance(x, _ATOMS)
+                                         else (type(x).__name__, ""))]
+    if isinstance(v, np.ndarray):
+        return [(str(i), x) for i, x in enumerate(v.ravel())] if v.dtype.hasobject else None
+    if isinstance(v, (*_ATOMS, type, types.FunctionType, types.ModuleType, types.BuiltinFunctionType)):
+        return None
+    parts: list[tuple[str, Any]] = []
+    try:
+        state = object.__getattribute__(v, "__dict__")
+        if isinstance(state, dict):
+            parts += [(str(k), x) for k, x in dict.items(state)]
+    except AttributeError:
+        pass
+    for klass in type(v).__mro__:
+        for slot in klass.__dict__.get("__slots__", ()) if isinstance(klass.__dict__.get("__slots__", ()),
+                                                                       (tuple, list)) else ():
+            try:
+                parts.append((str(slot), object.__getattribute__(v, slot)))
+            except AttributeError:
+                continue
+    return parts
+
+
+def _walk(v: Any, leaf: Callable[[Any], None], enter: Callable[[Any, int], None]) -> None:
+    """Visit ``v`` and everything it holds, once each, iteratively (no recursion a value can exhaust)."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(v, 0)]
+    count = 0
+    while stack:
+        x, depth = stack.pop()
+        count += 1
+        if count > MAX_WALK_ITEMS:
+            return
+        children = _children(x)
+        if children is None:
+            leaf(x)
+            continue
+        if id(x) in seen or depth >= MAX_WALK_DEPTH:
+            enter(x, -1)  # a cycle, or too deep: counted, not followed
+            continue
+        seen.add(id(x))
+        enter(x, len(children))
+        if isinstance(x, np.ndarray):
+            leaf(x.shape)
+        stack.extend((c, depth + 1) for _, c in reversed(children))
+        for label, _ in children:
+            leaf(label)
+
+
+def fingerprint(v: Any) -> bytes:
+    """A digest of a value's whole state: its types, structure, array shapes, dtypes and bytes.
+
+    Two fingerprints differ when anything held was changed in place, however deep in dicts,
+    lists, namedtuples, dataclasses or objects (up to :data:`MAX_WALK_DEPTH`). No copy is made
+    and none of the value's own methods runs. Raises :class:`Bookkeeping` if it cannot be read.
+    """
+    h = hashlib.blake2b(digest_size=16)
+
+    def leaf(x: Any) -> None:
+        if isinstance(x, np.ndarray):
+            h.update(f"a{x.dtype.str}{x.shape}".encode())
+            h.update(memoryview(np.ascontiguousarray(x)).cast("B"))
+        elif isinstance(x, (str, bytes)):
+            h.update(b"s" + (x.encode("utf-8", "surrogatepass") if isinstance(x, str) else x))
+        elif isinstance(x, (type(None), bool, int, float, complex, np.generic)):
+            h.update(repr((type(x).__name__, x.item() if isinstance(x, np.generic) else x)).encode())
+        elif isinstance(x, tuple):  # a shape
+            h.update(repr(x).encode())
+        else:
+            h.update(f"o{type(x).__qualname__}:{id(x)}".encode())
+
+    def enter(x: Any, n: int) -> None:
+        h.update(f"<{type(x).__qualname__}:{n}>".encode())
+
+    try:
+        _walk(v, leaf, enter)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is ours to report
+        raise Bookkeeping(f"could not read a value of type {type(v).__name__}: {_describe(exc)}") from None
+    return h.digest()
+
+
 def _copy(v: Any) -> Any:
+    """A copy whose arrays are new (a call on it cannot change ``v``); unknown objects by ``copy.deepcopy``."""
     if isinstance(v, np.ndarray):
         return v.copy()
-    if isinstance(v, list):
+    if type(v) is list:
         return [_copy(x) for x in v]
-    if isinstance(v, tuple):
+    if type(v) is tuple:
         return tuple(_copy(x) for x in v)
-    if isinstance(v, dict):
+    if type(v) is dict:
         return {k: _copy(x) for k, x in v.items()}
-    return v
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
+    if isinstance(v, _ATOMS):
+        return v
+    try:
+        return copy.deepcopy(v)
+    except Exception as exc:  # noqa: BLE001
+        raise Bookkeeping(f"could not copy a value of type {type(v).__name__}: {_describe(exc)}") from None
 
 
 def _arrays(v: Any) -> list[np.ndarray]:
-    if isinstance(v, np.ndarray):
-        return [v]
-    if isinstance(v, (list, tuple)):
-        return [a for x in v for a in _arrays(x)]
-    if isinstance(v, dict):
-        return [a for x in v.values() for a in _arrays(x)]
-    return []
+    """Every numeric array ``v`` holds, however deep (see :func:`_walk`)."""
+    found: list[np.ndarray] = []
+    _walk(v, lambda x: found.append(x) if isinstance(x, np.ndarray) else None, lambda x, n: None)
+    return found
 
 
 def _owner(a: np.ndarray) -> Any:
@@ -173,6 +275,19 @@ class Handles:
         return v
 
 
+def _internal(exc: BaseException, doing: str, stdout: str = "") -> dict[str, Any]:
+    """The reply to a call whose result the worker could not handle: not graded, never the student's fault."""
+    return {"ok": False, "internal": True, "traceback": "", "stdout": stdout,
+            "error": f"internal error in the grader's worker ({doing}): {_describe(exc)}"}
+
+
+def _changed(values: list[Any] | dict[str, Any], before: list[bytes] | dict[str, bytes]) -> dict[str, Any]:
+    """The values whose fingerprint is no longer ``before``'s, by position (``"0"``, ...) or keyword."""
+    if isinstance(values, dict):
+        return {k: v for k, v in values.items() if fingerprint(v) != before[k]}
+    return {str(i): v for i, (v, b) in enumerate(zip(values, before)) if fingerprint(v) != b}
+
+
 def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep: list[int],
            handles: Handles, capture: bool = True, watch: bool = True, encode: bool = True,
            ) -> tuple[dict[str, Any], list[np.ndarray]]:
@@ -183,15 +298,21 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     their new values) and which arguments the result shares memory with;
     ``watch=False`` skips both (for trusted code whose answer alone is wanted).
     ``encode=False``: the reply's ``value`` is what ``fn`` returned, not encoded
-    (for a caller in this process that never sends it anywhere).
+    (for a caller in this process that never sends it anywhere). Whatever the
+    values are, this returns a reply: a failure of the worker's own handling of
+    them is marked ``internal`` (the grader's problem, not the student's).
     """
     try:
         args = handles.resolve(args)
     except KeyError as exc:
         handles.recent.append(_FAILED)
         return {"ok": False, "error": f"could not be called: {exc.args[0]}", "traceback": "", "stdout": ""}, []
-    before = [_copy(a) for a in args] if watch else args
-    kw_before = {k: _copy(v) for k, v in kwargs.items()} if watch else kwargs
+    try:  # fingerprints, not copies: a change anywhere inside any container or object shows
+        before = [fingerprint(a) for a in args] if watch else []
+        kw_before = {k: fingerprint(v) for k, v in kwargs.items()} if watch else {}
+    except Bookkeeping as exc:
+        handles.recent.append(_FAILED)
+        return _internal(exc, "reading the arguments"), []
     out = CappedText()
     saved = sys.stdout, sys.stderr
     if capture:
@@ -209,11 +330,13 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
         sys.stdout, sys.stderr = saved
 
     handles.recent.append(value)
-    mutated = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if watch and not _same(a, b)}
-    mutated.update({k: v for k, v in kwargs.items() if watch and not _same(v, kw_before[k])})
-    if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
-        value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
-    aliased = _aliased(args, value) if watch else []
+    try:
+        mutated = {**_changed(args, before), **_changed(kwargs, kw_before)} if watch else {}
+        if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
+            value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
+        aliased = _aliased(args, value) if watch else []
+    except Exception as exc:  # noqa: BLE001 - the worker's own bookkeeping: never the student's fault
+        return _internal(exc, "watching the arguments", out.text()), []
     if not encode:
         return {"ok": True, "value": value, "mutated": mutated, "aliased": aliased, "stdout": out.text()}, []
     subclasses: list[str] = []
@@ -271,6 +394,50 @@ def _install_guards() -> None:
     builtins.input = lambda *a: (_ for _ in ()).throw(EOFError("input() is not available while grading"))
 
 
+#: Built-ins and numpy functions the worker's own checks rely on (a submission that replaced them
+#: could make an argument it modified look untouched).
+_RELIED_ON = ((builtins, ("isinstance", "id", "repr", "type", "len", "list", "tuple", "dict", "set", "sorted",
+                          "enumerate", "str", "int", "float", "memoryview", "object", "zip", "any", "reversed")),
+              (np, ("asarray", "ascontiguousarray", "frombuffer", "shares_memory", "ndarray", "dtype")),
+              (hashlib, ("blake2b",)))
+
+
+class Integrity:
+    """What the worker's own code is when grading starts, to tell whether a submission changed it.
+
+    Student code shares this process, so it can rebind the worker's functions (``_aliased``,
+    ``fingerprint``, ``wire.encode``), edit their code or defaults, or replace a built-in they
+    call, and so hide a modified argument. Every such change is seen by :meth:`changed`
+    (identities, code objects, defaults, class attributes); the calls after it are failed. What
+    remains possible: rewriting memory with ``ctypes``, which no check in this process can rule
+    out. Values themselves are always judged on the trusted side.
+    """
+
+    def __init__(self, modules: tuple[types.ModuleType, ...]) -> None:
+        self.entries = [(m, name, v) for m in modules for name, v in vars(m).items() if not name.startswith("__")]
+        self.entries += [(m, name, getattr(m, name)) for m, names in _RELIED_ON for name in names]
+        self.code = [(f, f.__code__, f.__defaults__, f.__kwdefaults__) for _, _, f in self.entries
+                     if isinstance(f, types.FunctionType)]
+        self.classes = [(c, dict(vars(c))) for m, _, c in self.entries
+                        if isinstance(c, type) and c.__module__ == getattr(m, "__name__", None)]
+
+    def changed(self) -> list[str]:
+        """The names of the worker's own objects that are no longer what they were."""
+        out = [f"{getattr(m, '__name__', '?')}.{name}" for m, name, v in self.entries
+               if vars(m).get(name, _FAILED) is not v]
+        out += [f.__qualname__ for f, code, d, kw in self.code
+                if f.__code__ is not code or f.__defaults__ is not d or f.__kwdefaults__ is not kw]
+        out += [c.__qualname__ for c, attrs in self.classes
+                if vars(c).keys() != attrs.keys() or any(vars(c)[k] is not v for k, v in attrs.items())]
+        return out
+
+
+def _tampered(names: list[str]) -> dict[str, Any]:
+    return {"ok": False, "tampered": True, "traceback": "",
+            "error": "the submission changed the grader's own code in the worker (" + ", ".join(names[:3])
+                     + "): what this call did cannot be checked, so it earns nothing"}
+
+
 def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
     """Answer requests until ``exit`` or the end of the channel."""
     module = types.ModuleType("__main__")
@@ -279,6 +446,7 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
     namespace = module.__dict__
     handles = Handles()
     me = os.getpid()
+    integrity = Integrity((sys.modules[__name__], wire))  # before any student code runs
 
     def only_the_worker_answers() -> None:
         # A process forked by student code returns here too: it must never write to the channel.
@@ -298,7 +466,10 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             saved = sys.stdout, sys.stderr
             sys.stdout = sys.stderr = out
             try:
-                exec(compile(header["source"], f"<{header['label']}>", "exec"), namespace)
+                # the code comes as a uint8 buffer of UTF-8 (of any size up to wire.MAX_CODE_BYTES)
+                source = header["source"] if "source" in header else \
+                    buffers[0].tobytes().decode("utf-8", "surrogatepass")
+                exec(compile(source, f"<{header['label']}>", "exec"), namespace)
                 reply = {"ok": True}
             except BaseException as exc:
                 reply = {"ok": False, "error": _describe(exc), "traceback": _student_traceback(exc)}
@@ -330,6 +501,9 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
                 continue
             reply, out_buffers = invoke(fn, payload["args"], payload.get("kwargs", {}),
                                         header.get("keep", []), handles)
+            changed = integrity.changed()
+            if changed:
+                reply, out_buffers = _tampered(changed), []
             only_the_worker_answers()
             wire.write_message(replies, reply, out_buffers)
         elif op == "run":  # a loop of the grader's, next to the student's functions (grader.target.run_near)
