@@ -43,16 +43,23 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _submissions(items: list[str]) -> list[Path]:
-    paths: list[Path] = []
+def _submissions(items: list[str], links: list[Path] | None = None) -> dict[Path, Path]:
+    """Each submission file named by ``items`` (files, or folders walked without following symbolic
+    links to folders, which are appended to ``links``), with the submission folder it was given in:
+    nothing below that folder may be a symbolic link (:func:`grader.notebook.read_submission_bytes`)."""
+    from grader.notebook import submission_files
+
+    found: dict[Path, Path] = {}
+    seen: set[str] = set()
     for item in items:
         p = Path(item)
-        if p.is_dir():
-            paths += sorted(q for q in p.rglob("*") if q.suffix in (".ipynb", ".py") and q.is_file()
-                            and ".ipynb_checkpoints" not in q.parts)
-        else:
-            paths.append(p)  # a missing file is graded as unreadable, with the reason
-    return paths
+        # a folder given here may be a link (the instructor's choice); links below it are refused
+        files = [(q, p) for q in submission_files(p, links=links)] if p.is_dir() else [(p, p.parent)]
+        for q, folder in files:
+            if os.path.abspath(q) not in seen:
+                seen.add(os.path.abspath(q))
+                found[q] = folder
+    return found
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -122,6 +129,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    missing = [item for item in args.submissions if not os.path.lexists(item)]
+    for item in missing:  # a mistyped path is not a submission that scores zero
+        console.print(f"[red]error:[/red] no such file or folder: {_escape(item)}")
+    if missing:
+        return 2
     from grader.sandbox import SandboxUnavailable, prestart, resolve_mode
 
     try:
@@ -129,12 +141,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except SandboxUnavailable as e:
         console.print(f"[red]error:[/red] {e}")
         return 2
-    paths = _submissions(args.submissions)
+    links: list[Path] = []
+    folders = _submissions(args.submissions, links)
+    paths = list(folders)
+    for link in links:
+        console.print(f"[yellow]warning:[/yellow] {_escape(str(link))} is a symbolic link to a folder: not followed")
     in_process = len(paths) == 1 or args.jobs == 1
     if in_process:  # graded in this process: the workers boot while numpy and the assignment are imported
         prestart(mode, count=_workers(args.assignment))
 
-    from grader.batch import Job, default_jobs, run_batch
+    from grader.batch import Job, common_root, default_jobs, run_batch
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
 
     jobs = args.jobs or default_jobs()
@@ -153,14 +169,31 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     job = Job(assignment.name, folder, mode, examples=args.examples)
     outdir = Path(args.out)
+    root = common_root([Path(item) for item in args.submissions])
     start = time.perf_counter()
+    counts: dict[str, int] = {"graded": 0, "kept": 0, "error": 0}
 
-    def line(name: str, data: dict[str, Any] | None) -> None:
-        what = "kept (--resume)" if data is None else f"{data['score']:g} / {data['max_score']:g}"
-        console.print(f"  {name}: {what}")
+    def line(name: str, data: dict[str, Any] | None, status: str) -> None:
+        if status == "kept":
+            what = "kept (--resume)"
+        elif data is None:
+            what = "internal error (nothing written)"
+        else:
+            what = f"{data['score']:g} / {data['max_score']:g}"
+            if data.get("internal_errors"):
+                what += " (internal error of the grader: grade again with --resume)"
+        console.print(f"  {_escape(name)}: {what}")
+
+    def count(status: str) -> None:
+        counts[status] = counts.get(status, 0) + 1
 
     if len(paths) == 1:  # its line when it is graded; no bar (nor rich, 40 ms) before it
-        results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=line)
+        def single(name: str, data: dict[str, Any] | None, status: str) -> None:
+            count(status)
+            line(name, data, status)
+
+        results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=single,
+                                    root=root, folders=folders)
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -168,18 +201,28 @@ def cmd_grade(args: argparse.Namespace) -> int:
                       console=console.get(), disable=not console.is_terminal) as bar:
             task = bar.add_task(f"grading {assignment.name}", total=len(paths))
 
-            def progress(name: str, data: dict[str, Any] | None) -> None:
+            def progress(name: str, data: dict[str, Any] | None, status: str) -> None:
+                count(status)
                 bar.advance(task)
                 if not console.is_terminal:
-                    line(name, data)
+                    line(name, data, status)
 
-            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress)
+            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress,
+                                        root=root, folders=folders)
     for p, err in errors.items():
-        console.print(f"[red]internal error grading {p}[/red] (not written; run again with --resume):\n{err}")
-    console.print(f"graded {len(paths) - len(errors)} of {len(paths)} submissions in "
-                  f"{time.perf_counter() - start:.1f} s ({mode} sandbox, {jobs} jobs); results in {outdir}/")
+        console.print(f"[red]internal error grading {_escape(str(p))}[/red] (not written; run again with --resume):")
+        console.print(err, markup=False, highlight=False)
+    done = (f"graded {counts['graded']}, kept {counts['kept']} (--resume)" if counts["kept"]
+            else f"graded {counts['graded']} of {len(paths)} submissions")
+    console.print(f"{done} in {time.perf_counter() - start:.1f} s ({mode} sandbox, {jobs} jobs); "
+                  f"results in {_escape(str(outdir))}/")
     out.print((outdir / "summary.txt").read_text(), markup=False)
-    return 1 if errors else 0
+    failed = len(errors) + sum(bool(r.get("internal_errors")) for r in results)
+    if failed:
+        console.print(f"[red]error:[/red] {failed} of {len(paths)} submissions not graded because of an internal "
+                      "error of the grader (see summary.txt): grade them again with --resume")
+        return 3
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -261,8 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="the assignments, their functions and points").set_defaults(func=cmd_list)
 
     p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)")
-    p.add_argument("assignment", choices=NAMES)
-    p.add_argument("notebook")
+    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("notebook", help="the .ipynb notebook or .py file to check (a regular file, not a link)")
     p.add_argument("--summary", metavar="FILE", help="append a Markdown summary (score table, first failure) "
                    "to FILE, e.g. $GITHUB_STEP_SUMMARY; - for stdout")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE (results.json form)")
@@ -270,25 +313,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("grade", help="grade submissions with every check (needs solutions)")
-    p.add_argument("assignment", choices=NAMES)
-    p.add_argument("submissions", nargs="+", help=".ipynb or .py files, or folders of them")
+    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("submissions", nargs="+",
+                   help=".ipynb or .py files, or folders of them (searched below, not through symbolic links); "
+                   "each must exist")
     p.add_argument("--out", required=True, help="folder for <submission>.json, grades.csv and summary.txt")
     p.add_argument("--solutions", default=None, help="solutions folder (default: $BPTT_GRADER_SOLUTIONS, "
                    "then ./solutions)")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
-    p.add_argument("--resume", action="store_true", help="skip submissions that already have results")
+    p.add_argument("--resume", action="store_true", help="keep the results of submissions already graded "
+                   "from the same file, unchanged (same path and sha256), without an internal error; grade the rest")
     common(p)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("validate", help="self-test: the reference passes, every catalogued mistake is caught")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
-    p.add_argument("--solutions", default=None)
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="the assignments to validate (default: all)")
+    p.add_argument("--solutions", default=None, help="solutions folder (default: $BPTT_GRADER_SOLUTIONS, "
+                   "then ./solutions)")
     common(p, sandbox=False)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("otter", help="an otter-grader assignment generated from the declaration "
                        '(needs pip install "bptt-grader[otter]")')
-    p.add_argument("assignment", choices=NAMES)
+    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", required=True, help="folder for master/, student/ and autograder/")
     p.add_argument("--solutions", default=None, help="solutions folder (its reference.py fills the solution cells)")
     p.add_argument("--package", default=None, metavar="REQUIREMENT",
@@ -299,9 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_otter)
 
     p = sub.add_parser("gradescope", help="a Gradescope autograder zip that grades with the sandbox")
-    p.add_argument("assignment", choices=NAMES)
+    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", required=True, help="the zip to write")
-    p.add_argument("--solutions", default=None)
+    p.add_argument("--solutions", default=None, help="solutions folder, whose reference.py and misconceptions.py "
+                   "of the assignment go into the zip (default: $BPTT_GRADER_SOLUTIONS, then ./solutions)")
     p.add_argument("--package", default=None, metavar="REQUIREMENT",
                    help="how the autograder installs bptt-grader (default: a wheel of this installation)")
     p.add_argument("--reference-visibility", default="after_published",

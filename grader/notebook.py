@@ -3,13 +3,24 @@
 Nothing here runs student code: the grader only parses it (``ast.parse``) to
 say exactly which cell and line a syntax error is on. Outputs stored in a
 notebook are never code and are dropped unread.
+
+Every route that reads a submission (``grade``, ``check``, the Gradescope
+autograder) reads it with :func:`read_submission_bytes`, the one rule for what
+may be read: a regular file inside the submission folder, reached through no
+symbolic link below that folder, at most :data:`MAX_SUBMISSION_BYTES`. Anything
+else (a symbolic link to the reference solution or to a system file, a FIFO, a
+device, a socket) is refused before a byte of it is read.
 """
 
 from __future__ import annotations
 
 import ast
+import errno
+import hashlib
 import json
+import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +52,7 @@ class Submission:
     path: Path
     cells: list[Cell]
     problems: list[str] = field(default_factory=list)  # cells skipped, and why
+    sha256: str = ""  # of the bytes that were read (and graded)
 
     @property
     def stem(self) -> str:
@@ -125,19 +137,148 @@ def _notebook_cells(text: str, path: Path) -> list[tuple[str, str]]:
     return cells
 
 
-def read_submission(path: str | Path) -> Submission:
-    """Read ``path`` (``.ipynb`` or ``.py``) into code cells, or raise :class:`SubmissionError`."""
-    path = Path(path)
+SUFFIXES = (".ipynb", ".py")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _too_big(name: str, size: int) -> SubmissionError:
+    return SubmissionError(
+        f"{name} is {size / 2**20:.0f} MiB, over the {MAX_SUBMISSION_BYTES >> 20} MiB limit "
+        "(clear the notebook's outputs before submitting)."
+    )
+
+
+def _refused(name: str, why: str) -> SubmissionError:
+    hint = "submit the file itself, not a link to it" if "link" in why or "outside" in why else \
+        "a submission is a regular file"
+    return SubmissionError(f"{name} is refused: {why}; {hint}.")
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+    | getattr(os, "O_BINARY", 0)
+
+
+def _open_below(folder: Path, parts: tuple[str, ...]) -> int:
+    """Open ``folder/parts...`` for reading, following no symbolic link below ``folder`` (race-free where
+    the platform can: each folder is opened relative to the one above it, with ``O_NOFOLLOW``)."""
+    if not (_NOFOLLOW and os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")):
+        return os.open(folder.joinpath(*parts), _FILE_FLAGS)
+    dir_flags = os.O_RDONLY | os.O_DIRECTORY
+    fd = os.open(folder, dir_flags)  # the folder given may itself be a link: that is the instructor's choice
     try:
-        size = path.stat().st_size
-        if size > MAX_SUBMISSION_BYTES:
-            raise SubmissionError(
-                f"{path.name} is {size / 2**20:.0f} MiB, over the {MAX_SUBMISSION_BYTES >> 20} MiB limit "
-                "(clear the notebook's outputs before submitting)."
-            )
-        raw = path.read_bytes()
+        for part in parts[:-1]:
+            below = os.open(part, dir_flags | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        return os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def read_submission_bytes(path: str | Path, folder: str | Path | None = None) -> bytes:
+    """The bytes of the submission ``path`` inside the submission folder ``folder`` (default: its own
+    folder), or :class:`SubmissionError` saying why it is refused or unreadable.
+
+    Refused, before anything is read: a symbolic link (the file, or any folder between ``folder`` and
+    it), a folder, FIFO, socket or device, a path that resolves outside ``folder``, and a file over
+    :data:`MAX_SUBMISSION_BYTES`. The file is opened with ``O_NOFOLLOW`` and checked again on the
+    opened descriptor, so a file swapped for a link meanwhile is refused too.
+    """
+    path = Path(path)
+    folder = Path(folder) if folder is not None else path.parent
+    name = path.name
+    rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder)))
+    if not rel.parts or rel.parts[0] == os.pardir:
+        raise SubmissionError(f"{name} is refused: it is not inside the submission folder {folder}.")
+    path = folder.joinpath(*rel.parts)  # what is checked is what is opened (no "link/.." in between)
+    try:
+        below = folder
+        for part in rel.parts[:-1]:
+            below = below / part
+            st = os.lstat(below)
+            if not stat.S_ISDIR(st.st_mode):
+                where = below.relative_to(folder).as_posix()
+                raise _refused(name, f"the folder {where!r} it is in is {_kind(st.st_mode)}")
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refused(name, f"it is {_kind(st.st_mode)}")
+        real, top = os.path.realpath(path), os.path.realpath(folder)
+        if os.path.commonpath([real, top]) != top:
+            raise _refused(name, "it resolves to a file outside the submission folder")
+        if st.st_size > MAX_SUBMISSION_BYTES:
+            raise _too_big(name, st.st_size)
+        try:
+            fd = _open_below(folder, rel.parts)
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a link appeared since it was looked at
+                raise _refused(name, "it (or a folder it is in) became a symbolic link") from None
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise _refused(name, f"it is {_kind(st.st_mode)}")
+            if st.st_size > MAX_SUBMISSION_BYTES:
+                raise _too_big(name, st.st_size)
+            chunks, size = [], 0
+            while size <= MAX_SUBMISSION_BYTES:
+                chunk = os.read(fd, min(1 << 20, MAX_SUBMISSION_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > MAX_SUBMISSION_BYTES:
+                raise _too_big(name, size)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
     except OSError as e:
-        raise SubmissionError(f"{path.name} cannot be read: {e.strerror}") from None
+        raise SubmissionError(f"{name} cannot be read: {e.strerror}") from None
+
+
+def submission_files(folder: str | Path, hidden: bool = True, links: list[Path] | None = None) -> list[Path]:
+    """The candidate submission files below ``folder``, sorted, without following symbolic links to
+    folders (those are appended to ``links`` when given). A link, FIFO or device with a submission's
+    suffix is listed too, so that it is refused with the reason (:func:`read_submission_bytes`) rather
+    than silently left out. ``hidden=False`` leaves out names that start with a dot;
+    ``.ipynb_checkpoints`` is always left out."""
+    found: list[Path] = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        kept = []
+        for d in dirs:
+            if d == ".ipynb_checkpoints" or (not hidden and d.startswith(".")):
+                continue
+            if os.path.islink(os.path.join(top, d)):
+                if links is not None:
+                    links.append(Path(top, d))
+                continue
+            kept.append(d)
+        dirs[:] = kept
+        found += [Path(top, f) for f in files if os.path.splitext(f)[1] in SUFFIXES
+                  and (hidden or not f.startswith("."))]
+    return sorted(found)
+
+
+def read_submission(path: str | Path, folder: str | Path | None = None) -> Submission:
+    """Read ``path`` (``.ipynb`` or ``.py``) into code cells, or raise :class:`SubmissionError`.
+
+    ``folder``: the submission folder it was found in (default: its own); see :func:`read_submission_bytes`.
+    """
+    path = Path(path)
+    raw = read_submission_bytes(path, folder)
     text = _decode(raw, path)
     if path.suffix == ".ipynb":
         pieces = _notebook_cells(text, path)
@@ -146,7 +287,7 @@ def read_submission(path: str | Path) -> Submission:
     else:
         raise SubmissionError(f"{path.name}: a submission is a .ipynb notebook or a .py file.")
 
-    submission = Submission(path=path, cells=[])
+    submission = Submission(path=path, cells=[], sha256=hashlib.sha256(raw).hexdigest())
     for label, source in pieces:
         code = _strip_magics(source)
         if code is None:

@@ -1,15 +1,19 @@
 """Write grading results: Gradescope ``results.json``, ``grades.csv``, terminal text.
 
-The JSON of a submission is a pure function of its grade, apart from
-``execution_time``: grading twice gives the same file otherwise.
+The JSON of a submission is a pure function of its grade (and the source it
+was graded from), apart from ``execution_time``: grading twice gives the same
+file otherwise. Every file is written whole or not at all, readable by others
+as the umask allows (0644 with the usual umask), and the cells of a CSV cannot
+start a spreadsheet formula.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,8 +35,12 @@ def test_output(check: CheckResult) -> str:
     return text
 
 
-def results_json(grade: Grade, assignment: Assignment) -> dict[str, Any]:
-    """The grade in Gradescope's ``results.json`` form (plus a ``function`` key per test)."""
+def results_json(grade: Grade, assignment: Assignment, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The grade in Gradescope's ``results.json`` form (plus a ``function`` key per test).
+
+    ``source``: the file graded, ``{"path": its path below the submissions' root, "sha256": of the bytes
+    graded (None when none could be read)}``, kept as ``extra_data.source`` (what ``--resume`` compares).
+    """
     tests = []
     for c in grade.checks:
         test: dict[str, Any] = {
@@ -57,17 +65,29 @@ def results_json(grade: Grade, assignment: Assignment) -> dict[str, Any]:
         "output": "\n".join(lines),
         "tests": tests,
         "execution_time": round(grade.seconds, 3),
+        "sandbox": grade.sandbox,
+        "internal_errors": list(grade.internal_errors),
         "extra_data": {"format": FORMAT, "assignment": assignment.name, "submission": grade.submission,
-                       "problems": grade.problems},
+                       "problems": grade.problems, **({"source": dict(source)} if source is not None else {})},
     }
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` is either absent or complete, even if the grader is killed."""
+    """Write ``text`` so that ``path`` is either absent or complete, even if the grader is killed.
+
+    The file gets mode ``0o666`` less the umask, as ``open()`` would give it (not ``mkstemp``'s 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # newline="": as given (a CSV's \r\n stays); a file name that is not UTF-8 (surrogates) is escaped
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -77,8 +97,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_results(grade: Grade, assignment: Assignment, path: Path) -> dict[str, Any]:
-    data = results_json(grade, assignment)
+def write_results(grade: Grade, assignment: Assignment, path: Path,
+                  source: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = results_json(grade, assignment, source)
     write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
     return data
 
@@ -94,22 +115,39 @@ def read_results(path: Path) -> dict[str, Any] | None:
     return data
 
 
+#: What a spreadsheet takes as the start of a formula (or of a cell it rewrites): OWASP's list.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: a number as a number (``-1.5`` stays a number), text that a spreadsheet would take
+    as a formula prefixed with ``'`` (as spreadsheet-safe exporters do), other text as it is."""
+    if isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(path: Path, rows: Iterable[Iterable[Any]]) -> None:
+    """Write ``rows`` as CSV with :func:`csv_cell` cells, atomically (:func:`write_atomic`)."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([csv_cell(v) for v in row] for row in rows)
+    write_atomic(path, buffer.getvalue())
+
+
 def write_grades_csv(rows: Iterable[dict[str, Any]], assignment: Assignment, path: Path) -> None:
     """A row per submission, a column per function (its points), then the total."""
     functions = [q.function for q in assignment.questions]
-    lines = []
+    lines: list[list[Any]] = [["submission", *functions, "score", "max_score"]]
     for data in sorted(rows, key=lambda d: d["extra_data"]["submission"]):
         per: dict[str, float] = dict.fromkeys(functions, 0.0)
         for t in data["tests"]:
             per[t["function"]] = per.get(t["function"], 0.0) + t["score"]
-        lines.append([data["extra_data"]["submission"], *(f"{per[f]:g}" for f in functions),
-                      f"{data['score']:g}", f"{data['max_score']:g}"])
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", *functions, "score", "max_score"])
-        writer.writerows(lines)
-    os.replace(tmp, path)
+        lines.append([data["extra_data"]["submission"], *(per[f] for f in functions),
+                      data["score"], data["max_score"]])
+    write_csv(path, lines)
 
 
 def text_report(grade: Grade, assignment: Assignment, show_points: bool = True) -> str:

@@ -181,10 +181,12 @@ def find_submission(folder: Path, assignment: str) -> Path | str:
     """The file to grade in ``folder``, or why there is none to grade.
 
     ``<assignment>.ipynb`` if present, else the only notebook, else the only
-    ``.py`` file (anywhere below ``folder``).
+    ``.py`` file (anywhere below ``folder``, not through a symbolic link to a folder; a file that is a
+    link is found, and then refused when it is read).
     """
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and ".ipynb_checkpoints" not in p.parts
-             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    from grader.notebook import submission_files
+
+    files = submission_files(folder, hidden=False)
     notebooks = [p for p in files if p.suffix == ".ipynb"]
     scripts = [p for p in files if p.suffix == ".py"]
     named = [p for p in notebooks if p.name == f"{assignment}.ipynb"]
@@ -234,7 +236,7 @@ def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> 
     found = find_submission(root / "submission", assignment.name)
     if isinstance(found, Path):
         try:
-            submission = read_submission(found)  # read (never run) before dropping privileges
+            submission = read_submission(found, root / "submission")  # read (never run) before dropping privileges
         except SubmissionError as e:
             found = str(e)
     dropped = False
