@@ -89,12 +89,25 @@ def same_outcome(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
             and all(same_values(a.mutated[k], b.mutated[k], tol) for k in a.mutated))
 
 
+def _explains(mistaken: Outcome, truth: Any, tol: Tolerance) -> bool:
+    """Whether a mistake's outcome is a failure at all: an error, a value off the truth, or a changed argument.
+
+    A mistake that coincides with the truth on an instance (``s[t]`` for ``s[t-1]`` at ``T = 1``,
+    where both read the zero state) cannot be what made the student fail there.
+    """
+    return not mistaken.ok or bool(mistaken.mutated) or bool(mistaken.aliased) or not same_values(
+        mistaken.value, truth, tol)
+
+
 def match(mistakes: Iterable[Mistake], question: Any, failing: list[Instance],
-          student: Callable[[Instance], Outcome], reference: dict[str, Callable[..., Any]]) -> Mistake | None:
+          student: Callable[[Instance], Outcome], reference: dict[str, Callable[..., Any]],
+          truth: Callable[[Instance], Any] | None = None) -> Mistake | None:
     """The first catalogued mistake that reproduces the student's outcome on every failing instance.
 
     The mistake runs in place of the question's function, beside the
-    reference's other functions (and the mistake's companions).
+    reference's other functions (and the mistake's companions). With ``truth``,
+    it must also *explain* each failure: differ from the truth there
+    (:func:`_explains`), so that no correct answer is ever given a mistake's name.
     """
     if not failing:
         return None
@@ -102,8 +115,13 @@ def match(mistakes: Iterable[Mistake], question: Any, failing: list[Instance],
         if m.function != question.function:
             continue
         target = LocalTarget({**reference, **m.companions, m.function: m.implementation})
-        if all(same_outcome(question.invoke(target, list(i.args), i.kwargs), student(i), question.tolerance)
-               for i in failing):
+        for inst in failing:
+            mistaken = question.invoke(target, list(inst.args), inst.kwargs)
+            if not same_outcome(mistaken, student(inst), question.tolerance):
+                break
+            if truth is not None and not _explains(mistaken, truth(inst), question.tolerance):
+                break
+        else:
             return m
     return None
 

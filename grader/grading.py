@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from grader import drawn
+from grader.credit import ValueProfile, numerical_mistake, relative_error
 from grader.diagnose import Mistake, describe, match
 from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem, further_calls
@@ -58,6 +59,10 @@ class _Failed(Exception):
 
 class _Stop(BaseException):
     """The worker cannot go on (hung or crashed): stop searching at once, no shrinking."""
+
+
+class InternalError(BaseException):
+    """The grader's own handling of a call failed: the function is not graded (and never scored as wrong)."""
 
 
 @dataclass
@@ -163,6 +168,8 @@ class _Memo:
             ahead = self.pending.pop(k, None)
             out = self._collect(*ahead) if ahead else None
             self.calls[k] = out if out is not None else self.q.invoke(self.target, list(inst.args), inst.kwargs)
+        if self.calls[k].internal:
+            raise InternalError(self.calls[k].error)
         return self.calls[k]
 
     def prefetch(self, instances: list[Instance]) -> None:
@@ -178,7 +185,10 @@ class _Memo:
         """A further call on ``args`` for the contract check of ``inst`` (a repeat, or some batch rows)."""
         queue = self.extra.get((_key(inst), _args_key(args, inst.kwargs))) if self.extra else None
         out = self._collect(*queue.pop(0)) if queue else None
-        return out if out is not None else self.q.invoke(self.target, args, inst.kwargs, further=True)
+        out = out if out is not None else self.q.invoke(self.target, args, inst.kwargs, further=True)
+        if out.internal:
+            raise InternalError(out.error)
+        return out
 
     def prefetch_again(self, instances: list[Instance], calls: Callable[[Instance], list[list[Any]]]) -> None:
         """Send the contract check's further calls (``calls(inst)``) on ``instances`` ahead."""
@@ -322,23 +332,37 @@ def passing_draws(question: Question, examples: int | None = None) -> list[Insta
 
 
 def _search_derivative(question: Question, judge: Callable[[Instance], str | None], examples: int,
-                       generated: list[Instance], memo: _Memo) -> tuple[Instance, str, list[Instance]] | None:
+                       generated: list[Instance], memo: _Memo, profile: ValueProfile,
+                       ) -> tuple[Instance, str, list[Instance]] | None:
     """Judge the list of instances a passing search draws; search (and shrink) only at a failure on it.
 
     The list is the same for every submission (:mod:`grader.drawn`): recalled, or drawn once with a
     judge that passes everything. Every submission takes this one path, so its calls come in the same
     order on the first grading and on every later one (a function that keeps state between calls
     gets the same grade either way), and they can be made all at once (:meth:`_Memo.prefetch`).
+    Every instance of the list is judged, failing or not, and ``profile`` records how many the
+    answers get right and with what error (:mod:`grader.credit`).
     """
     known = passing_draws(question, examples)
     memo.prefetch(known)
+    first: tuple[Instance, str] | None = None
     for inst in known:
+        out = memo.student(inst)
         message = judge(inst)
-        if message is not None:
-            if memo.student(inst).fatal:  # a hang or a crash: the search would stop at it too
-                return inst, message, [inst]
-            # The search finds this failure or an earlier one (it draws the same instances).
-            return search(question.instances(), judge, examples, generated) or (inst, message, [inst])
+        profile.judged += 1
+        if message is None:
+            profile.right += 1
+            error = relative_error(memo.truth(inst), out.value, question.parts)
+            if error is not None:
+                profile.errors.append(error)
+        elif first is None:
+            first = inst, message
+        if out.fatal:  # a hang or a crash: no more calls are made, and the search would stop at it too
+            profile.judged += len(known) - known.index(inst) - 1
+            return first[0], first[1], [first[0]]
+    if first is not None:
+        # The search finds this failure or an earlier one (it draws the same instances).
+        return search(question.instances(), judge, examples, generated) or (first[0], first[1], [first[0]])
     generated.extend(known)
     return None
 
@@ -360,8 +384,13 @@ def _judged(memo: _Memo, judge: Callable[[Instance, Outcome], str | None]) -> Ca
 
 def grade_question(question: Question, target: Target | None, solutions: Solutions | None,
                    status: str, examples: int | None = None,
-                   early: dict[tuple[str, str], Future] | None = None) -> list[CheckResult]:
-    """All checks of one function; ``early``: behaviours already started (see :func:`_start_parallel`)."""
+                   early: dict[tuple[str, str], Future] | None = None,
+                   allow_numerical: bool = False) -> list[CheckResult]:
+    """All checks of one function; ``early``: behaviours already started (see :func:`_start_parallel`).
+
+    ``allow_numerical``: answers with the error signature of a numerical approximation keep their
+    derivative and reference credit (they are flagged all the same; see :mod:`grader.credit`).
+    """
     checks = ["derivative"] + (["reference"] if solutions else []) + ["contract"]
     share = SHARE if solutions else {"derivative": 0.5, "contract": 0.5}
     results = [CheckResult(question.function, c, question.points * share[c], False) for c in checks]
@@ -390,12 +419,13 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
 
     failing: list[Instance] = []
     generated: list[Instance] = []
+    profile = ValueProfile()
     complete = False  # generated holds all that a passing search drew
     shown_before: list[Instance] = []  # the smallest and the larger instance an earlier check failed on
     for r in results:
         judge = _judged(memo, judges[r.check])
         if r.check == "derivative":
-            found = _search_derivative(question, judge, n, generated, memo)
+            found = _search_derivative(question, judge, n, generated, memo, profile)
             complete = found is None
         elif shown_before and (message := judge(shown_before[0])) is not None:
             # A function that is wrong against the derivative is wrong against the reference on the
@@ -443,7 +473,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     if solutions and failing:
         student_outcome = memo.student
         m = match(solutions.mistakes, question, failing[:KEEP_FAILURES * 2], student_outcome,
-                  solutions.reference.functions)
+                  solutions.reference.functions, memo.truth)
         for r in results:
             if not r.passed:
                 r.misconception = m
@@ -460,7 +490,27 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
     for r in behaviours:
         if not r.passed:
             r.misconception = diagnosis
+    _apply_credit_rules(question, results, behaviours, profile, allow_numerical)
     return results + behaviours
+
+
+def _apply_credit_rules(question: Question, checks: list[CheckResult], behaviours: list[CheckResult],
+                        profile: ValueProfile, allow_numerical: bool) -> None:
+    """Credit follows correctness (:mod:`grader.credit`): no points for form without values, none for numbers."""
+    by_check = {r.check: r for r in checks}
+    if profile.numerical:
+        flagged = [by_check[c] for c in ("derivative", "reference") if c in by_check]
+        for r in flagged:
+            r.misconception = numerical_mistake(question.function)
+            if not allow_numerical and r.passed:
+                r.passed, r.message = False, profile.numerical_message(question.function)
+    if profile.judged and not profile.mostly_right:
+        form = [by_check["contract"]] + [r for r, b in zip(behaviours, question.behaviours) if b.needs_right_values]
+        diagnosis = next((r.misconception for r in checks if r.misconception), None)
+        for r in form:
+            if r.passed:
+                r.passed, r.message = False, profile.form_message(question.function)
+                r.misconception = diagnosis
 
 
 def _against_reference(memo: _Memo, solutions: Solutions, question: Question, inst: Instance,

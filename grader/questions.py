@@ -46,6 +46,9 @@ class Behaviour:
     #: For a long behaviour with no Hypothesis search (not thread-safe); its calls should be few
     #: (trask's loop runs inside the worker, grader.target.run_near), as the thread shares the GIL.
     parallel: bool = False
+    #: Earns its points only when the function's values are right on most instances (:mod:`grader.credit`).
+    #: False for a behaviour that is itself about values (a backward checked against its own forward).
+    needs_right_values: bool = True
 
 
 #: One call: ``(function name, positional args, keyword args, positions of a returned tuple kept in the worker)``.

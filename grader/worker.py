@@ -332,7 +332,7 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
     handles.recent.append(value)
     try:
         mutated = {**_changed(args, before), **_changed(kwargs, kw_before)} if watch else {}
-        if keep and isinstance(value, tuple):  # a cache stays here, and may well refer to the arguments
+        if keep and isinstance(value, (tuple, list)):  # a cache stays here, and may well refer to the arguments
             value = tuple(handles.keep(v) if i in keep else v for i, v in enumerate(value))
         aliased = _aliased(args, value) if watch else []
     except Exception as exc:  # noqa: BLE001 - the worker's own bookkeeping: never the student's fault
@@ -350,22 +350,24 @@ def invoke(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], keep
 
 def _run(header: dict[str, Any], buffers: list[np.ndarray], namespace: dict[str, Any],
          ) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Run ``module:name(target, *args)``, a function of the grader's, on a target of the namespace's functions."""
+    """Run ``grader.loops:name(target, *args)`` on a target of the namespace's functions.
+
+    Only the loops of :data:`grader.loops.LOOPS` can be named: the worker imports no other code of the grader's.
+    """
+    from grader import loops
+
     module_name, _, name = str(header.get("function", "")).partition(":")
-    if not module_name.startswith("grader.") or not name.isidentifier():
-        return {"ok": False, "error": f"only the grader's functions run here, not {header.get('function')!r}"}, []
+    function = loops.LOOPS.get(name) if module_name == loops.__name__ else None
+    if function is None:
+        return {"ok": False, "error": f"only the grader's functions in {loops.__name__} run here, "
+                                      f"not {str(header.get('function'))[:200]!r}"}, []
     try:
-        import importlib
-
-        from grader.target import LocalTarget, TimedTarget
-
-        function = getattr(importlib.import_module(module_name), name)
         payload = wire.decode(header["args"], buffers)
-        # each of the student's calls keeps its usual limit (a hang is a failed call, not a lost run)
-        # plain: the loop's values stay in this process until its result is encoded below (and checked by
-        # the grader), so its calls skip the wire round trip and the argument watching a check needs
-        target = TimedTarget(LocalTarget(namespace, watch=False, plain=True), float(header.get("call_seconds", 10.0)),
-                             float(header.get("run_seconds", 60.0)))
+        # each of the student's calls keeps its usual limit (a hang is a failed call, not a lost run); the
+        # loop's values stay in this process until its result is encoded below (and checked by the grader),
+        # so its calls skip the wire round trip and the argument watching a check needs
+        target = loops.NearTarget(namespace, float(header.get("call_seconds", 10.0)),
+                                  float(header.get("run_seconds", 60.0)))
         value = function(target, *payload["args"])
         tree, out = wire.encode({"value": value})
     except BaseException as exc:  # noqa: BLE001 - reported like a student's exception

@@ -33,7 +33,7 @@ def _arg_name(question: Question, key: str) -> str:
 
 def _strict_types(expected: Any, out: Outcome, question: Question) -> str | None:
     got = out.value
-    if isinstance(expected, tuple) and not isinstance(got, tuple):
+    if isinstance(expected, tuple) and not isinstance(got, (tuple, list)):  # a list of the same items is a tuple
         return f"should return a tuple, returned {kind(got)}"
     if out.subclasses:
         return (f"returned a {out.subclasses[0]} (a subclass of numpy.ndarray); return plain arrays "
