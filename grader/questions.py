@@ -127,6 +127,10 @@ class Question:
     sequence: CallSequence | None = None
     needs: tuple[str, ...] = ()  # other student functions ``sequence`` calls (a backward needs its forward)
     truth_name: str = "the derivative of the forward pass"  # how feedback names the true answer
+    #: An instance rebuilt from bare arguments (its context recovered from them: pre-activations from
+    #: activations, ...), so the truth can stand in for the student's function when another graded
+    #: function calls it (:mod:`grader.stand_ins`). ``None``: the function cannot be replaced (an opaque cache).
+    instance_from_args: Callable[[tuple[Any, ...]], Instance] | None = None
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None,
                further: bool = False) -> Any:

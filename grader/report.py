@@ -27,7 +27,7 @@ FORMAT = "bptt-grader/1"
 def test_output(check: CheckResult) -> str:
     """What a student reads for one check."""
     if check.passed:
-        return "passed"
+        return "passed" + (f"\n{check.message}" if check.message else "")  # how it was judged, where it matters
     text = check.message or "failed"
     m = check.misconception
     if m is not None:
@@ -150,8 +150,62 @@ def write_grades_csv(rows: Iterable[dict[str, Any]], assignment: Assignment, pat
     write_csv(path, lines)
 
 
+#: The checks of a single call (a behaviour's message is about a whole run, not one call).
+_CALL_CHECKS = ("derivative", "reference", "contract")
+
+
+def not_written(checks: list[CheckResult]) -> str | None:
+    """Why every check of one function failed, when that is only that it is not written yet; else ``None``.
+
+    Not written: on the smallest failing instance of each of its call checks, the function raised
+    ``NotImplementedError`` (a skeleton), or the forward it needs first did (``rnn_step_forward,
+    run first to make the cache, raised NotImplementedError``).
+    """
+    import re
+
+    calls = [c for c in checks if c.check in _CALL_CHECKS]
+    if not calls or any(c.passed for c in checks):
+        return None
+    own = re.compile(r"^raised NotImplementedError\b", re.M)
+    forward = re.compile(r"^(\w+), run first to make the cache, raised NotImplementedError\b", re.M)
+    if all(own.search(c.message) for c in calls):
+        return "not written yet (raises NotImplementedError)"
+    needs = {m.group(1) for c in calls if (m := forward.search(c.message))}
+    if len(needs) == 1 and all(forward.search(c.message) for c in calls):
+        return f"not checked yet: {needs.pop()}, which it needs first, is not written yet (raises NotImplementedError)"
+    return None
+
+
+def points_note(grade: Grade) -> str | None:
+    """For a grade without reference checks (``check``): its points, and why ``grade`` may give others."""
+    from fractions import Fraction
+
+    from grader.grading import SHARE
+
+    if not grade.checks or any(c.check == "reference" for c in grade.checks):
+        return None
+
+    def split(share: dict[str, float]) -> str:
+        return ", ".join(f"{k} {Fraction(v).limit_denominator(64)}" for k, v in share.items())
+
+    own: dict[str, float] = {}
+    for c in grade.checks:
+        if c.check in ("derivative", "contract"):
+            own[c.check] = own.get(c.check, 0.0) + c.max_score
+    total = sum(own.values())
+    here = split({k: v / total for k, v in own.items()}) if total else "derivative 1/2, contract 1/2"
+    return (f"{grade.score:g} / {grade.max_score:g} points. No reference check here: each function's points are "
+            f"split {here} (bptt-grader grade: {split(SHARE)}), so grade's score may differ.")
+
+
 def text_report(grade: Grade, assignment: Assignment, show_points: bool = True) -> str:
-    """Plain-text feedback for a terminal or a notebook."""
+    """Plain-text feedback for a terminal or a notebook.
+
+    A function that is not written yet (:func:`not_written`) takes one line; without reference checks
+    (``check``), a last paragraph gives the points and why ``grade`` may give others (:func:`points_note`).
+    """
+    import textwrap
+
     out = []
     head = f"{assignment.name}: {grade.submission}" if grade.submission else assignment.name
     if show_points:
@@ -159,10 +213,22 @@ def text_report(grade: Grade, assignment: Assignment, show_points: bool = True) 
     out.append(head)
     for p in grade.problems:
         out.append(f"  ! {p}")
+    functions: dict[str, list[CheckResult]] = {}
     for c in grade.checks:
-        mark = "PASS" if c.passed else "FAIL"
-        pts = f"  [{c.score:g}/{c.max_score:g}]" if show_points else ""
-        out.append(f"  {mark}  {c.name}{pts}")
-        if not c.passed:
-            out.extend("        " + line for line in test_output(c).splitlines())
+        functions.setdefault(c.function, []).append(c)
+    for function, checks in functions.items():
+        why = not_written(checks)
+        if why is not None:
+            pts = f"  [0/{sum(c.max_score for c in checks):g}]" if show_points else ""
+            out.append(f"  FAIL  {function}: {why}{pts}")
+            continue
+        for c in checks:
+            mark = "PASS" if c.passed else "FAIL"
+            pts = f"  [{c.score:g}/{c.max_score:g}]" if show_points else ""
+            out.append(f"  {mark}  {c.name}{pts}")
+            if not c.passed or c.message:
+                out.extend("        " + line for line in test_output(c).splitlines()[0 if not c.passed else 1:])
+    note = points_note(grade)
+    if note is not None:
+        out += ["", *textwrap.wrap(note, 100)]
     return "\n".join(out)

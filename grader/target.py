@@ -35,6 +35,7 @@ class Outcome:
     stdout: str = ""
     fatal: bool = False  # the worker had to be stopped (timeout, crash): nothing more from it
     internal: bool = False  # the grader's own handling failed: not graded, never the student's fault
+    named: bool = False  # the error already says which call failed (a forward run first): no "raised" before it
 
     @property
     def ok(self) -> bool:
@@ -42,7 +43,7 @@ class Outcome:
 
     def describe_failure(self) -> str:
         """What went wrong, for feedback (the student's traceback included)."""
-        text = self.error if self.fatal else f"raised {self.error}"
+        text = self.error if self.fatal or self.named else f"raised {self.error}"
         return text + (f"\n{self.traceback.rstrip()}" if self.traceback else "")
 
 
@@ -84,9 +85,9 @@ def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray], n_args
     Anything off raises :class:`grader.wire.WireError` (and nothing else).
     """
     try:
-        status = status_from_reply(header)
-        if not status.ok:
-            return status
+        if header.get("ok") is not True:  # False, or not a bool (which status_from_reply refuses)
+            return status_from_reply(header)
+        stdout = _text(header, "stdout", MAX_TEXT)
         if "result" not in header:
             raise wire.WireError("reply without a result")
         payload = wire.decode(header["result"], buffers)
@@ -104,7 +105,7 @@ def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray], n_args
         if type(subclasses) is not list or not all(type(n) is str for n in subclasses):
             raise wire.WireError("the reply's subclasses are not a list of names")
         return Outcome(value=payload["value"], mutated=mutated, aliased=aliased,
-                       subclasses=[n[:100] for n in subclasses[:MAX_NAMES]], stdout=status.stdout)
+                       subclasses=[n[:100] for n in subclasses[:MAX_NAMES]], stdout=stdout)
     except wire.WireError:
         raise
     except wire.REPLY_ERRORS as e:  # a check missed something: still the reply's fault
@@ -228,6 +229,31 @@ class LocalTarget:
         header, out = invoke(self.functions[name], payload["args"], payload["kwargs"], list(keep),
                              self.handles, capture=self.capture, watch=self.watch)
         return outcome_from_reply(header, [b.copy() for b in out], len(payload["args"]), payload["kwargs"])
+
+    def with_stand_ins(self, stand_ins: dict[str, Callable[..., Any]]) -> LocalTarget:
+        """These functions, each seeing ``stand_ins`` in place of the functions of those names it calls.
+
+        A student's own functions (``check``) find each other through their module's globals: those
+        are swapped for the duration of each call, and put back after it.
+        """
+        outer = self
+
+        class _Standing(LocalTarget):
+            def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
+                     keep: tuple[int, ...] = ()) -> Outcome:
+                scope = getattr(outer.functions.get(name), "__globals__", None)
+                if not isinstance(scope, dict):
+                    return super().call(name, args, kwargs, keep)
+                saved = {k: scope[k] for k in stand_ins if k in scope}
+                scope.update(stand_ins)
+                try:
+                    return super().call(name, args, kwargs, keep)
+                finally:
+                    for k in stand_ins:
+                        scope.pop(k, None)
+                    scope.update(saved)
+
+        return _Standing(self.functions, self.capture, self.watch, self.plain)
 
     def close(self) -> None:
         self.handles.objects.clear()

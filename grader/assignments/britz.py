@@ -138,16 +138,32 @@ def _bptt_truth(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dU, g["V"], g["W"]
 
 
+# -- instances from bare arguments (a helper's truth where the student's bptt calls it) ---------------
+
+def _from_outputs(args: tuple) -> Instance:
+    """``delta_o(o, y)``: softmax is unchanged by a shift, so ``log o`` is a pre-activation of ``o``."""
+    return Instance(args=args, context={"z": np.log(np.asarray(args[0], dtype=float))})
+
+
+def _from_state(position: int):
+    """The pre-activation of the tanh state at ``position``: ``arctanh(s)``."""
+    def rebuild(args: tuple) -> Instance:
+        return Instance(args=args, context={"z": np.arctanh(np.asarray(args[position], dtype=float))})
+
+    return rebuild
+
+
 ASSIGNMENT = Assignment(
     name="britz",
     title="Truncated BPTT for a word-level RNN (Britz, WildML)",
     source="seed 004: the bptt method of Britz's RNN tutorial",
     questions=(
         Question("delta_o", 1, ("o", "y"), _outputs, _delta_o_truth, axes={"": ("t", "word")},
-                 rows=Rows({0: 0, 1: 0})),
-        Question("delta_t", 1, ("V", "delta_o_t", "s_t"), _delta_t, _delta_t_truth, axes={"": ("unit",)}),
+                 rows=Rows({0: 0, 1: 0}), instance_from_args=_from_outputs),
+        Question("delta_t", 1, ("V", "delta_o_t", "s_t"), _delta_t, _delta_t_truth, axes={"": ("unit",)},
+                 instance_from_args=_from_state(2)),
         Question("delta_t_prev", 1, ("W", "delta_t", "s_prev"), _delta_t_prev, _delta_t_prev_truth,
-                 axes={"": ("unit",)}),
+                 axes={"": ("unit",)}, instance_from_args=_from_state(2)),
         Question("bptt", 4, ("x", "y", "U", "V", "W", "bptt_truncate"), _sequences, _bptt_truth,
                  parts=("dLdU", "dLdV", "dLdW"),
                  axes={"dLdU": ("unit", "word"), "dLdV": ("word", "unit"), "dLdW": ("unit", "from unit")},

@@ -110,15 +110,37 @@ def _bptt_truth(inst: Instance) -> dict:
     return {k: g[k] for k in PARAMS}
 
 
+# -- instances from bare arguments (a helper's truth where the student's bptt calls it) ---------------
+
+def _from_outputs(args: tuple) -> Instance:
+    """``y_hat`` is a softmax, unchanged by a shift: ``log y_hat`` is a pre-activation of it."""
+    return Instance(args=args, context={"o": np.log(np.asarray(args[0], dtype=float))})
+
+
+def _from_states(args: tuple) -> Instance:
+    """``grad_h(grad_o, h, V, W)``: step ``k``'s input term ``b + U @ x[k]`` is ``arctanh(h[k]) - W @ h[k-1]``.
+
+    The truth re-runs the later steps from a perturbed ``h[t]``; given that term as ``x[k]`` with
+    ``U = I`` and ``b = 0`` it re-runs them exactly as the caller's forward pass did.
+    """
+    h, W = np.asarray(args[1], dtype=float), np.asarray(args[3], dtype=float)
+    terms = np.arctanh(h)
+    terms[1:] -= h[:-1] @ W.T
+    H = h.shape[-1]
+    return Instance(args=args, context={"b": np.zeros(H), "U": np.eye(H), "x": terms})
+
+
 ASSIGNMENT = Assignment(
     name="goodfellow",
     title="The textbook RNN with biases (Goodfellow, Bengio and Courville, section 10.2.2)",
     source="seed 003: where the softmax Jacobian's extra factor goes",
     questions=(
-        Question("softmax_jacobian", 1, ("y_hat",), _jacobian, _jacobian_truth, axes={"": ("i", "j")}),
+        Question("softmax_jacobian", 1, ("y_hat",), _jacobian, _jacobian_truth, axes={"": ("i", "j")},
+                 instance_from_args=_from_outputs),
         Question("grad_o", 1, ("y_hat", "y"), _grad_o, _grad_o_truth, axes={"": ("t", "k")},
-                 rows=Rows({0: 0, 1: 0})),
-        Question("grad_h", 2, ("grad_o", "h", "V", "W"), _grad_h, _grad_h_truth, axes={"": ("t", "unit")}),
+                 rows=Rows({0: 0, 1: 0}), instance_from_args=_from_outputs),
+        Question("grad_h", 2, ("grad_o", "h", "V", "W"), _grad_h, _grad_h_truth, axes={"": ("t", "unit")},
+                 instance_from_args=_from_states),
         Question("bptt", 4, ("x", "y", "h0", "b", "c", "U", "V", "W"), _sequences, _bptt_truth, parts=PARAMS,
                  axes={"b": ("unit",), "c": ("k",), "U": ("unit", "input"), "V": ("k", "unit"),
                        "W": ("unit", "from unit")}),
