@@ -43,6 +43,7 @@ class Job:
     sandbox: str = "auto"
     limits: Limits = field(default_factory=Limits)
     examples: int | None = None
+    allow_numerical: bool = False  # numerical answers keep their points (flagged all the same)
 
 
 _solutions_cache: dict[tuple[str, Path], Solutions] = {}
@@ -77,7 +78,8 @@ def grade_source(job: Job, path: Path, name: str, prestart_next: bool = False,
     if prestart_next:
         prestart(job.sandbox, job.limits, count=workers(assignment))
     try:
-        result = grade(assignment, target, solutions, name=name, examples=job.examples)
+        result = grade(assignment, target, solutions, name=name, examples=job.examples,
+                       allow_numerical=job.allow_numerical)
     finally:
         target.close()
     result.problems = target.problems

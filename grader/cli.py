@@ -62,21 +62,49 @@ def _submissions(items: list[str], links: list[Path] | None = None) -> dict[Path
     return found
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
+def list_lines(width: int = 80) -> list[str]:
+    """``bptt-grader list`` as plain lines of at most ``width`` characters (for a log or a pipe): each
+    assignment's name, title and points on a line of its own, then a line per function (name, points,
+    checks; the checks wrap below their column, a name is never cut)."""
+    import textwrap
 
-    table = Table(title="bptt-grader assignments")
-    for col in ("assignment", "function", "points", "checks"):
-        table.add_column(col)
+    lines: list[str] = []
     for name in NAMES:
         a = get(name)
-        for i, q in enumerate(a.questions):
-            extra = ", ".join(b.name for b in q.behaviours)
-            checks = "derivative, reference, contract" + (f", {extra}" if extra else "")
-            table.add_row(name if i == 0 else "", q.function,
-                          f"{q.points + sum(b.points for b in q.behaviours):g}", checks)
-        table.add_row("", f"[bold]{a.title}[/bold]", f"[bold]{a.points:g}[/bold]", "", end_section=True)
-    out.print(table)
+        lines += textwrap.wrap(f"{name}: {a.title}, {a.points:g} points", width, subsequent_indent="    ")
+        rows = [(q.function, f"{q.points + sum(b.points for b in q.behaviours):g}",
+                 ", ".join(["derivative", "reference", "contract", *(b.name for b in q.behaviours)]))
+                for q in a.questions]
+        fn = max(len(r[0]) for r in rows)
+        pts = max(len(r[1]) for r in rows)
+        indent = 2 + fn + 2 + pts + 2
+        for function, points, checks in rows:
+            first = f"  {function:<{fn}}  {points:>{pts}}  "
+            lines += textwrap.wrap(checks, width, initial_indent=first, subsequent_indent=" " * indent) \
+                if indent < width - 20 else [first.rstrip(), *textwrap.wrap(checks, width, initial_indent="    ",
+                                                                             subsequent_indent="    ")]
+        lines.append("")
+    return lines[:-1]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if not out.is_terminal:  # a log or a pipe: plain lines that fit 80 columns
+        out.print("\n".join(list_lines()), markup=False, highlight=False)
+        return 0
+    from rich.table import Table
+
+    for name in NAMES:
+        a = get(name)
+        # the title above its own table; a function's name is never cut, the checks wrap
+        out.print(f"[bold]{_escape(name)}[/bold]: {_escape(a.title)}, {a.points:g} points", soft_wrap=False)
+        table = Table()
+        table.add_column("function", no_wrap=True, min_width=max(len(q.function) for q in a.questions))
+        table.add_column("points", justify="right")
+        table.add_column("checks", overflow="fold")
+        for q in a.questions:
+            checks = ", ".join(["derivative", "reference", "contract", *(b.name for b in q.behaviours)])
+            table.add_row(q.function, f"{q.points + sum(b.points for b in q.behaviours):g}", checks)
+        out.print(table)
     return 0
 
 
@@ -167,7 +195,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not paths:
         console.print("[red]error:[/red] no submissions (.ipynb or .py) found")
         return 2
-    job = Job(assignment.name, folder, mode, examples=args.examples)
+    job = Job(assignment.name, folder, mode, examples=args.examples, allow_numerical=args.allow_numerical)
     outdir = Path(args.out)
     root = common_root([Path(item) for item in args.submissions])
     start = time.perf_counter()
@@ -289,6 +317,50 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Canvas / Moodle gradebook CSVs from results folders and a roster (the logic: :mod:`grader.export`)."""
+    from grader import export
+
+    if not (args.canvas or args.moodle):
+        console.print("[red]error:[/red] say what to write: --canvas FILE and/or --moodle FILE")
+        return 2
+    try:
+        students = export.read_roster(Path(args.roster))
+        headers = export.parse_headers(args.canvas_column)
+        results, problems = [], []
+        for folder in args.results:
+            found, trouble = export.read_results_folder(Path(folder))
+            results += found
+            problems += trouble
+    except export.ExportError as e:
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
+        return 2
+    table = export.build_export(students, results, headers, per_function=args.per_function,
+                                missing_as_zero=args.missing_as_zero)
+    problems += table.problems
+    written = []
+    if args.canvas:
+        export.write_csv_rows(Path(args.canvas), export.canvas_rows(table))
+        written.append(Path(args.canvas))
+    if args.moodle:
+        rows, left_out = export.moodle_rows(table, args.moodle_id)
+        problems += left_out
+        export.write_csv_rows(Path(args.moodle), rows)
+        written.append(Path(args.moodle))
+    report = Path(args.report) if args.report else written[0].with_name(written[0].stem + "-report.txt")
+    from grader.report import write_atomic
+
+    write_atomic(report, export.report_text(table, problems, written))
+    for p in problems:
+        console.print(f"[yellow]warning:[/yellow] {_escape(p)}", soft_wrap=True)
+    graded = sum(1 for s in table.students if table.grades.get(s.key))
+    console.print(f"{graded} of {len(table.students)} students with a grade; wrote "
+                  f"{', '.join(_escape(str(w)) for w in written)}; report in {_escape(str(report))}"
+                  + (f" ({len(problems)} problem{'s' if len(problems) != 1 else ''})" if problems else ""),
+                  soft_wrap=True)
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bptt-grader", description="Property-based grader for BPTT assignments.")
     parser.add_argument("--version", action="version", version=f"bptt-grader {__version__}")
@@ -321,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default=None, help="solutions folder (default: $BPTT_GRADER_SOLUTIONS, "
                    "then ./solutions)")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
+    p.add_argument("--allow-numerical", action="store_true",
+                   help="answers computed by finite differences keep their points (they are flagged all the same; "
+                        "see docs/numerical.md)")
     p.add_argument("--resume", action="store_true", help="keep the results of submissions already graded "
                    "from the same file, unchanged (same path and sha256), without an internal error; grade the rest")
     common(p)
@@ -359,6 +434,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                    help="bwrap: refuse to grade where bubblewrap cannot run (default: auto)")
     p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("export", help="Canvas / Moodle gradebook CSVs from results folders and a roster",
+                       description="Write the grades of results folders (bptt-grader grade --out) as gradebook "
+                       "import files. Problems (submissions no student matches, students without a submission, "
+                       "...) go to stderr and to the report file; the exit status is 1 when there were any.")
+    p.add_argument("results", nargs="+", metavar="RESULTS_DIR", help="folders bptt-grader grade --out wrote")
+    p.add_argument("--roster", required=True, metavar="CSV", help="a row per student: student, id, sis_user_id, "
+                   "sis_login_id, section, email, submission (a glob of the submission's file or folder name); "
+                   "see docs/gradebook.md")
+    p.add_argument("--canvas", metavar="FILE", help="write a Canvas gradebook import CSV")
+    p.add_argument("--moodle", metavar="FILE", help="write a Moodle grade import CSV")
+    p.add_argument("--moodle-id", default="email", metavar="COLUMN",
+                   help="the roster column that identifies students in the Moodle file (default: email)")
+    p.add_argument("--canvas-column", action="append", default=[], metavar="ASSIGNMENT=HEADER",
+                   help='the Canvas column of an assignment, e.g. britz="BPTT britz (12345)" for the existing '
+                   "Canvas assignment 12345 (default: the assignment's name, a new Canvas assignment)")
+    p.add_argument("--per-function", action="store_true", help="also a column per function (britz: delta_o, ...)")
+    p.add_argument("--missing-as-zero", action="store_true",
+                   help="a student without a submission gets 0 (default: an empty cell)")
+    p.add_argument("--report", metavar="FILE", help="the report of what was written and every problem "
+                   "(default: next to the first file written, <name>-report.txt)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

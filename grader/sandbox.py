@@ -463,15 +463,18 @@ def _close_spares() -> None:
 def _lost(worker: Worker, error: Exception, who: str, late: str) -> Outcome:
     """The fatal outcome of a request the worker answered with garbage (``WireError``) or not at all.
 
-    ``who`` starts the message (``"bptt "``); ``late`` replaces "did not finish in time".
+    ``who`` starts the message (``"bptt "``); ``late`` replaces "did not finish in time". A reply
+    that cannot be read (:data:`grader.wire.REPLY_ERRORS`) may have left the channel mid-message:
+    the worker is stopped, and the next request starts a new one.
     """
     from grader import wire
     from grader.target import Outcome
 
-    if isinstance(error, wire.WireError):
+    if isinstance(error, wire.REPLY_ERRORS):
         worker.kill()
         worker.death_reason()
-        return Outcome(error=f"returned something that cannot be graded: {error}", fatal=True)
+        return Outcome(error=f"the worker's reply could not be read: {str(error)[:500]} "
+                             "(the worker was stopped and restarted)", fatal=True)
     reason = worker.death_reason()
     return Outcome(error=who + (late if reason == "did not finish in time" else reason),
                    traceback=worker.log_tail(500).strip(), fatal=True)
@@ -539,39 +542,57 @@ class WorkerTarget:
 
     def _run_cells(self, worker: Worker) -> bool:
         """Run the submission's cells; False if one of them stopped the worker (it is then skipped)."""
+        import numpy as np
+
         from grader import wire
+        from grader.target import status_from_reply
 
         first = self.starts == 1
         for cell in self.submission.cells:
             if cell.label in self.skipped:
                 continue
             seconds = min(self.limits.cell_seconds, max(0.1, self.deadline - time.monotonic()))
+            code = cell.source.encode("utf-8", "surrogatepass")  # a buffer, not in the header: any size
+            if len(code) > wire.MAX_CODE_BYTES:
+                self.skipped.add(cell.label)
+                self.problems.append(f"{cell.label} is {len(code) / 2**20:.1f} MiB of code, over the "
+                                     f"{wire.MAX_CODE_BYTES >> 20} MiB limit for one cell; it was not run")
+                continue
             try:
-                reply, _ = worker.request({"op": "exec", "label": cell.label, "source": cell.source},
+                reply, _ = worker.request({"op": "exec", "label": cell.label}, [np.frombuffer(code, np.uint8)],
                                           seconds=seconds)
-            except (EOFError, wire.WireError):
+                status = status_from_reply(reply)
+            except EOFError:
                 reason = worker.death_reason()
                 if reason == "did not finish in time":
                     reason = f"did not finish within {seconds:.0f} s"
                 self.skipped.add(cell.label)
                 self.problems.append(f"{cell.label} {reason}; the rest was run without it")
                 return False
+            except wire.REPLY_ERRORS as e:
+                self.skipped.add(cell.label)
+                self.problems.append(f"{cell.label}: {_lost(worker, e, '', '').error}; the rest was run without it")
+                return False
             if first:
-                if not reply.get("ok"):
-                    self.problems.append(f"{cell.label} raised {reply.get('error')}\n{reply.get('traceback', '')}")
-                if reply.get("stdout"):
-                    self.output.append(str(reply["stdout"]))
+                if not status.ok:
+                    self.problems.append(f"{cell.label} raised {status.error}\n{status.traceback}")
+                if status.stdout:
+                    self.output.append(status.stdout)
         return True
 
     def available(self, names: list[str]) -> dict[str, str]:
         from grader import wire
+        from grader.target import names_from_reply
 
         try:
             self.finish_calls()
             reply, _ = self._ensure().request({"op": "names", "names": names}, seconds=self.limits.call_seconds)
-            return {n: str(reply["names"].get(n, "missing")) for n in names}
-        except (EOFError, wire.WireError, KeyError, TypeError, RuntimeError) as e:
+            return names_from_reply(reply, names)
+        except (EOFError, RuntimeError) as e:
             return {n: f"could not be loaded ({e})" for n in names}
+        except wire.REPLY_ERRORS as e:  # the worker is stopped: the next request restarts it
+            lost = _lost(self.worker, e, "", "").error if self.worker is not None else str(e)
+            return {n: f"could not be loaded ({lost})" for n in names}
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
@@ -648,10 +669,11 @@ class WorkerTarget:
                 if i == queued:
                     raise EOFError("the worker stopped")
                 header, out = worker.receive(seconds)
-                yield outcome_from_reply(header, out)
-            except (wire.WireError, EOFError) as e:
+                outcome = outcome_from_reply(header, out, len(calls[i][1]), calls[i][2] or {})
+            except (EOFError, *wire.REPLY_ERRORS) as e:
                 yield _lost(worker, e, f"{calls[i][0]} ", f"did not return within {seconds:g} s (an infinite loop?)")
                 return
+            yield outcome
 
     def run(self, function: str, args: list[Any]) -> Outcome:
         """``module:name(target, *args)`` of the grader's run in the worker, next to the student's functions.
@@ -668,10 +690,10 @@ class WorkerTarget:
             tree, buffers = wire.encode({"args": list(args), "kwargs": {}})
             header, out = worker.request({"op": "run", "function": function, "args": tree, "run_seconds": seconds,
                                           "call_seconds": self.limits.call_seconds}, buffers, seconds + 1.0)
-            return outcome_from_reply(header, out)
+            return outcome_from_reply(header, out)  # its result is a value alone: no argument to modify
         except RuntimeError as e:
             return Outcome(error=str(e), fatal=True)
-        except (wire.WireError, EOFError) as e:
+        except (EOFError, *wire.REPLY_ERRORS) as e:
             return _lost(worker, e, "", f"did not finish within {seconds:g} s")
 
     def spawn(self) -> WorkerTarget:

@@ -71,6 +71,8 @@ def _raw(header: dict, payload: bytes = b"") -> io.BytesIO:
     ({"buffers": [["float64", [-1], 8]]}, b"\0" * 8, "bad shape"),
     ({"buffers": [["float64", [1 << 30], 8 << 30]]}, b"", "cap"),
     ({"buffers": "x"}, b"", "not an object"),
+    ({"buffers": [["float64", [2**62, 4], 0]]}, b"", "too large"),  # np.prod would overflow to 0 here
+    ({"buffers": [["float64", [True], 8]]}, b"\0" * 8, "bad shape"),
 ])
 def test_malformed_messages_are_refused(header, payload, complaint):
     with pytest.raises(wire.WireError, match=complaint):
