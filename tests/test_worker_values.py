@@ -1,0 +1,166 @@
+"""The worker survives every value: arguments, results and caches of any container shape.
+
+Real CS231n solutions keep step caches in dicts (``cache[t] = ...``, ``{"x": x, ...}``), lists of tuples,
+namedtuples, small classes; comparing those with ``==`` once ended the worker. Every value below is
+fingerprinted, watched and sent back without raising, and a change anywhere inside it is seen.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import numpy as np
+import pytest
+
+from grader.worker import Handles, Integrity, _tampered, fingerprint, invoke
+
+Pair = collections.namedtuple("Pair", "x h")
+
+
+@dataclasses.dataclass
+class StepCache:
+    x: np.ndarray
+    extras: dict
+
+
+class Slotted:
+    __slots__ = ("w", "h")
+
+    def __init__(self) -> None:
+        self.w, self.h = np.ones((2, 2)), np.zeros(2)
+
+    def __eq__(self, other):  # a student's __eq__ must never run during the grader's bookkeeping
+        raise RuntimeError("never called")
+
+    __hash__ = object.__hash__
+
+
+class Hostile:
+    def __getattr__(self, name):
+        raise RuntimeError("never called")
+
+    def __len__(self):
+        raise RuntimeError("never called")
+
+
+def _values():
+    cyclic: list = [np.ones(2)]
+    cyclic.append(cyclic)
+    return {
+        "dict with int keys": {0: np.ones(3), 1: (np.zeros(2), 0.5)},
+        "dict with str keys": {"x": np.ones(3), "prev_h": np.zeros(2), "Wx": np.eye(2)},
+        "list of tuples": [(np.ones(2), np.zeros(2)), (np.ones(2), 3)],
+        "namedtuple": Pair(np.ones(2), np.zeros(2)),
+        "dataclass": StepCache(np.ones(2), {"k": [np.zeros(1)]}),
+        "slots and a hostile __eq__": Slotted(),
+        "hostile __getattr__": Hostile(),
+        "object array": np.array([np.ones(2), None, "s"], dtype=object),
+        "set": {1, 2.5, "a"},
+        "nested mixture": {"steps": [{0: Pair(np.ones(2), [np.zeros(1)])}], "n": None},
+        "cycle": cyclic,
+        "deep": _deep(5000),
+    }
+
+
+def _deep(n: int) -> list:
+    root: list = []
+    node = root
+    for _ in range(n):
+        node.append([])
+        node = node[0]
+    node.append(np.ones(1))
+    return root
+
+
+@pytest.mark.parametrize("name", list(_values()))
+def test_every_value_is_fingerprinted_without_raising(name):
+    value = _values()[name]
+    assert fingerprint(value) == fingerprint(value)
+
+
+@pytest.mark.parametrize("name", ["dict with int keys", "list of tuples", "namedtuple", "dataclass",
+                                  "slots and a hostile __eq__", "nested mixture"])
+def test_a_change_deep_inside_is_seen(name):
+    value = _values()[name]
+    from grader.worker import _arrays
+
+    before = fingerprint(value)
+    arrays = _arrays(value)
+    arrays[-1][...] += 1.0
+    assert fingerprint(value) != before
+
+
+@pytest.mark.parametrize("name", list(_values()))
+def test_a_call_on_any_value_gives_a_reply(name):
+    value = _values()[name]
+
+    def backward(dout, cache):  # returns an array and leaves its cache alone
+        return dout * 2.0
+
+    handles = Handles()
+    cache = handles.keep(value)  # a cache reaches a backward as a handle to what its forward returned
+    reply, buffers = invoke(backward, [np.ones(2), cache], {}, [], handles)
+    assert reply["ok"], reply
+    from grader import wire
+
+    payload = wire.decode(reply["result"], buffers)
+    assert payload["mutated"] == {}
+    np.testing.assert_array_equal(payload["value"], 2.0 * np.ones(2))
+
+
+def test_a_modified_dict_cache_is_reported_with_its_position():
+    def backward(dout, cache):
+        cache["x"] += 1.0  # the in-place habit
+        return dout * cache["x"]
+
+    reply, _ = invoke(backward, [np.ones(3), {"x": np.ones(3)}], {}, [], Handles())
+    assert reply["ok"]
+    from grader import wire
+
+    payload = wire.decode(reply["result"], _)
+    assert set(payload["mutated"]) == {"1"}
+
+
+def test_a_forward_returning_a_list_keeps_its_cache_behind():
+    def forward(x):
+        return [x * 2.0, {0: x}]
+
+    reply, out = invoke(forward, [np.ones(2)], {}, [1], Handles())
+    from grader import wire
+
+    value = wire.decode(reply["result"], out)["value"]
+    assert isinstance(value, tuple) and isinstance(value[1], wire.Handle)
+
+
+def test_bookkeeping_that_fails_is_an_internal_error_of_that_call(monkeypatch):
+    from grader import worker
+
+    def broken(v):
+        raise worker.Bookkeeping("simulated")
+
+    monkeypatch.setattr(worker, "fingerprint", broken)
+    reply, _ = invoke(lambda x: x, [np.ones(2)], {}, [], Handles())
+    assert not reply["ok"] and reply["internal"] is True and "internal error" in reply["error"]
+
+
+def test_the_worker_sees_its_own_code_replaced():
+    import grader.wire as wire
+    import grader.worker as worker
+
+    integrity = Integrity((worker, wire))
+    assert integrity.changed() == []
+    original = worker._aliased
+    try:
+        worker._aliased = lambda args, value: []  # what the review's submission did
+        assert "grader.worker._aliased" in integrity.changed()
+    finally:
+        worker._aliased = original
+    code = worker.fingerprint.__code__
+    try:
+        worker.fingerprint.__code__ = (lambda v: b"").__code__
+        assert "fingerprint" in integrity.changed()
+    finally:
+        worker.fingerprint.__code__ = code
+    assert integrity.changed() == []
+    assert _tampered(["x"])["ok"] is False
