@@ -346,7 +346,7 @@ def _search_derivative(question: Question, judge: Callable[[Instance], str | Non
     known = passing_draws(question, examples)
     memo.prefetch(known)
     first: tuple[Instance, str] | None = None
-    for inst in known:
+    for position, inst in enumerate(known):
         out = memo.student(inst)
         message = judge(inst)
         profile.judged += 1
@@ -358,7 +358,7 @@ def _search_derivative(question: Question, judge: Callable[[Instance], str | Non
         elif first is None:
             first = inst, message
         if out.fatal:  # a hang or a crash: no more calls are made, and the search would stop at it too
-            profile.judged += len(known) - known.index(inst) - 1
+            profile.judged += len(known) - position - 1
             return first[0], first[1], [first[0]]
     if first is not None:
         # The search finds this failure or an earlier one (it draws the same instances).
@@ -565,7 +565,8 @@ def _mend_callers(result: Grade, questions: list[Question], target: Target,
     for caller in questions:
         if not stand_ins.wrong_values(result.checks, caller.function):
             continue
-        helpers = stand_ins.helpers_of(questions, caller, target, result.checks)
+        helpers = stand_ins.helpers_of(questions, caller, target, result.checks)  # with their partners
+        wrong = [q for q in helpers if stand_ins.wrong_values(result.checks, q.function)]
         replaceable = {q.function: f for q in helpers if (f := stand_ins.stand_in(q)) is not None}
         own = [c for c in result.checks if c.function == caller.function]
         make = getattr(target, "with_stand_ins", None)
@@ -573,20 +574,32 @@ def _mend_callers(result: Grade, questions: list[Question], target: Target,
             again_target = make(replaceable)
             try:
                 again = _grade_or_report(Grade(result.submission, result.assignment), caller, again_target, solutions,
-                                         "function", examples, {}, allow_numerical)
+                                         "function", examples, _kept_behaviours(caller, own), allow_numerical)
             finally:
                 getattr(again_target, "close", lambda: None)()
             if sum(c.score for c in again) > sum(c.score for c in own):
-                note = stand_ins.mended_note(caller.function, helpers)
+                note = stand_ins.mended_note(caller.function, wrong)
                 again[0].message = note if again[0].passed else f"{note}\n\n{again[0].message}"
                 at = result.checks.index(own[0])
                 result.checks[at:at + len(own)] = again
                 continue
-        if helpers:
-            note = stand_ins.blame_note(caller.function, helpers)
+        if wrong:
+            note = stand_ins.blame_note(caller.function, wrong)
             for c in own:
                 if not c.passed:
                     c.message = f"{c.message}\n\n{note}"
+
+
+def _kept_behaviours(question: Question, checks: list[CheckResult]) -> dict[tuple[str, str], Future]:
+    """The long behaviours' first results, for a regrade not to run them again (trask's 600 training steps
+    would each ask the grader for its stand-in's answers: a minute, not a second)."""
+    kept: dict[tuple[str, str], Future] = {}
+    for b in question.behaviours:
+        first = next((c for c in checks if c.check == b.name), None)
+        if b.parallel and first is not None:
+            kept[(question.function, b.name)] = Future()
+            kept[(question.function, b.name)].set_result((first.passed, first.message))
+    return kept
 
 
 def workers(assignment: Assignment) -> int:

@@ -131,6 +131,11 @@ class Question:
     #: activations, ...), so the truth can stand in for the student's function when another graded
     #: function calls it (:mod:`grader.stand_ins`). ``None``: the function cannot be replaced (an opaque cache).
     instance_from_args: Callable[[tuple[Any, ...]], Instance] | None = None
+    #: Or the true function itself, for one whose answer is more than its truth (a forward that also
+    #: returns a cache: the cache of the true forward is what the true backward reads).
+    stand_in: Callable[..., Any] | None = None
+    #: Other functions replaced together with this one (a backward that reads its forward's cache).
+    stand_in_with: tuple[str, ...] = ()
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None,
                further: bool = False) -> Any:

@@ -25,6 +25,8 @@ from grader.questions import Question
 
 def stand_in(question: Question) -> Callable[..., Any] | None:
     """The true ``question.function`` for any arguments, or ``None`` where it cannot be rebuilt from them."""
+    if question.stand_in is not None:
+        return question.stand_in
     rebuild = question.instance_from_args
     if rebuild is None:
         return None
@@ -76,7 +78,9 @@ def wrong_values(checks: list[Any], function: str) -> bool:
 def helpers_of(questions: list[Question], caller: Question, target: Any, checks: list[Any]) -> list[Question]:
     """The other graded functions (of ``questions``) ``caller`` refers to whose own values are wrong."""
     names = referenced(target, caller.function)
-    return [q for q in questions if q is not caller and q.function in names and wrong_values(checks, q.function)]
+    wrong = [q for q in questions if q is not caller and q.function in names and wrong_values(checks, q.function)]
+    partners = {p for q in wrong for p in q.stand_in_with} - {q.function for q in wrong}
+    return wrong + [q for q in questions if q.function in partners]
 
 
 def mended_note(caller: str, helpers: list[Question]) -> str:

@@ -71,8 +71,10 @@ def status_from_reply(header: dict[str, Any]) -> Outcome:
     stdout = _text(header, "stdout", MAX_TEXT)
     if ok:
         return Outcome(stdout=stdout)
+    # "internal": the worker's own bookkeeping failed. A forged one earns nothing: the function is left
+    # not graded (and listed for regrading), never given points
     return Outcome(error=_text(header, "error", MAX_ERROR, "failed"), traceback=_text(header, "traceback", MAX_TEXT),
-                   stdout=stdout)
+                   stdout=stdout, internal=header.get("internal") is True)
 
 
 def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray], n_args: int = 0,

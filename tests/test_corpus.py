@@ -94,6 +94,18 @@ def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join("        " + line for line in kept[:n])
 
 
+@pytest.mark.parametrize("key", [k for k, e in MANIFEST.items()
+                                 if any(f.get("through") for f in e["functions"].values())])
+def test_wrong_only_through_helpers_is_checked_independently(key):
+    """A "through" entry holds: with its helpers fixed (corpus/fixed/), the checker finds the caller right,
+    and it is wrong as the file stands."""
+    entry = MANIFEST[key]
+    for fn, truth in entry["functions"].items():
+        if truth.get("through"):
+            assert truth["verdict"] == "buggy"
+            assert _checker().correct_once_fixed(CORPUS / key, entry["assignment"], fn, CORPUS / "fixed" / key)
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_grader_verdicts(key, batches):
     entry = MANIFEST[key]
@@ -118,6 +130,12 @@ def test_grader_verdicts(key, batches):
                                     + f":\n{_first_lines(t['output'])}")
                 elif misconception:
                     problems.append(f"{fn} is correct but '{t['name']}' names the misconception {misconception}")
+        elif truth.get("through"):  # wrong only through helpers of its own: one mistake costs once
+            if score < best:
+                problems.append(f"{fn} is right once {truth['through']} are fixed, but scored {score:g} / {best:g}:\n"
+                                + _first_lines(next(t["output"] for t in checks if t["score"] < t["max_score"])))
+            elif not any("right once" in t["output"] for t in checks):
+                problems.append(f"{fn}'s feedback does not say it is right once {truth['through']} are fixed")
         elif score >= best:
             problems.append(f"{fn} is buggy ({truth['note']}) but got full marks ({score:g} / {best:g})")
     assert not problems, f"{key} (total {data['score']:g} / {data['max_score']:g}):\n" + "\n".join(problems)
