@@ -3,32 +3,45 @@
 Layers, outermost first:
 
 * **bubblewrap** (``--sandbox bwrap``, used by ``auto`` when it works): the
-  worker sees only the Python installation (read-only), the worker's own
-  modules and one scratch folder; no network, no other processes, no
-  capabilities, a fresh user and PID namespace, an empty environment.
-  Solutions and the grader's command line are out of its sight.
+  worker sees the system's libraries and the Python installation read-only,
+  with every site-packages folder hidden, the worker-side modules
+  (:data:`WORKER_MODULES`) and numpy, and size-limited tmpfs folders to write
+  in; no network, no other processes (bubblewrap's own pid 1 hidden), no
+  capabilities, no nested user namespaces, a seccomp filter (no ``ptrace``,
+  ``mount``, ...), a fresh user and PID namespace, an empty environment.
+  Solutions, the grader's oracles, assignments and instance lists, and the
+  grader's command line are out of its sight.
 * **resource limits, always**: address space, CPU seconds, file size, open
-  files, no core dumps, one BLAS thread; a pids cgroup where one is writable.
-* **deadlines, always**: a wall-clock limit per call and per cell, enforced by
-  killing the worker's whole process group (and with bwrap, its PID namespace).
+  files, no core dumps, one BLAS thread; a pids cgroup where one is writable;
+  a budget for the bytes the grader holds of one submission's replies.
+* **deadlines, always**: every wait on the worker, for a reply or for room in
+  its pipe, ends at a deadline (a call's, a cell's, and the submission's
+  total), where the worker's whole process group (with bwrap, its PID
+  namespace) is killed.
 
 Without bubblewrap (``--sandbox none``: macOS, locked-down CI) grading still
 works with the limits and deadlines, but student code could read any file the
-grader can, solutions included: :func:`resolve_mode` warns once.
+grader can, solutions included: :func:`resolve_mode` warns once. ``auto``
+falls back to it only where bubblewrap is not installed; installed and
+unusable, it is an error (:class:`SandboxUnavailable`).
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib.util
+import math
 import os
+import platform
 import resource
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -50,12 +63,17 @@ if TYPE_CHECKING:
 #: Inside the sandbox the worker's modules are mounted here.
 _INNER_PACKAGE_ROOT = "/opt/bptt-grader"
 _INNER_SCRATCH = "/scratch"
-# The worker's Python runs with -S: no site module, so no .pth file of the installation runs inside
+# The worker's Python runs with -I -S: no site module, so no .pth file of the installation runs inside
 # the sandbox, and start-up is faster (measured: site took 80 of 150 ms here, with an editable install
-# and a certificate hook). Its path gets the package root and the grader's package folders (numpy's
-# among them) from the command line instead.
+# and a certificate hook). Its path gets one folder from the command line instead (_worker_root): the
+# worker-side modules and numpy, nothing else of any installation.
 _BOOT = "import sys; sys.path[:0] = sys.argv[1:]; from grader.worker import main; main()"
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: All of the grader that student code can import or read while it is graded: the worker, the wire
+#: format and the loops run next to the student's functions (:mod:`grader.loops`: no truth, forward
+#: pass, assignment or instance list), and the package's ``__init__`` (``from grader import check`` in
+#: a notebook does nothing while it is graded).
+WORKER_MODULES = ("__init__.py", "worker.py", "wire.py", "loops.py")
 
 
 @cache
@@ -67,17 +85,132 @@ def _numpy_dir() -> Path:
     return Path(spec.origin).resolve().parent
 
 
+def _numpy_parts() -> list[tuple[str, Path]]:
+    """numpy's folder, and the folder of the libraries a numpy wheel links to (``numpy.libs``), by name."""
+    numpy = _numpy_dir()
+    libs = numpy.parent / "numpy.libs"
+    return [("numpy", numpy)] + ([("numpy.libs", libs.resolve())] if libs.is_dir() else [])
+
+
+def _compiled_is_current(source: Path, compiled: str) -> bool:
+    """Whether ``compiled`` is the up-to-date bytecode of ``source`` (its header names the source's time and size)."""
+    try:
+        with open(compiled, "rb") as f:
+            head = f.read(16)
+        st = source.stat()
+    except OSError:
+        return False
+    return (head[:4] == importlib.util.MAGIC_NUMBER and head[4:8] == bytes(4)
+            and head[8:] == struct.pack("<II", int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF))
+
+
 @cache
-def _site_dirs() -> tuple[str, ...]:
-    """numpy's folder and the grader's other package folders, found once per process."""
-    dirs = [str(_numpy_dir().parent)]
-    dirs += [d for d in sys.path if d and d.rstrip("/").endswith(("site-packages", "dist-packages"))
-             and Path(d).is_dir()]
-    return tuple(dict.fromkeys(dirs))
+def _worker_root() -> Path:
+    """The worker's whole path besides the standard library: one folder, made once per grader process.
+
+    ``grader/`` holds copies of :data:`WORKER_MODULES` alone (copies: no path in it leads back to the
+    grader's package) with their bytecode; ``numpy`` (and ``numpy.libs``) are links to the installed
+    numpy. With ``--sandbox none`` the worker's ``sys.path`` is this folder; bubblewrap mounts its
+    ``grader/`` and numpy at /opt/bptt-grader. Removed at exit.
+    """
+    root = Path(tempfile.mkdtemp(prefix="bptt-grader-modules-"))
+    atexit.register(shutil.rmtree, root, True)
+    os.chmod(root, 0o755)  # a worker run as another user (Gradescope's nobody, --sandbox none) reads it too
+    package = root / "grader"
+    (package / "__pycache__").mkdir(parents=True)
+    for name in WORKER_MODULES:
+        original, copy = _PACKAGE_DIR / name, package / name
+        shutil.copyfile(original, copy)
+        st = original.stat()
+        os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))  # so that the original's bytecode is the copy's
+        compiled = importlib.util.cache_from_source(str(original))
+        target = package / "__pycache__" / f"{copy.stem}.{sys.implementation.cache_tag}.pyc"  # where -I looks
+        if _compiled_is_current(original, compiled):
+            shutil.copyfile(compiled, target)
+        else:  # the worker could not write it (read-only, PYTHONDONTWRITEBYTECODE): it would compile at every start
+            import py_compile
+
+            py_compile.compile(str(copy), cfile=str(target), doraise=False)
+    for name, real in _numpy_parts():
+        (root / name).symlink_to(real, target_is_directory=True)
+    return root
+
+
+@cache
+def _interpreter() -> Path:
+    """This Python's executable with every link and ``..`` resolved.
+
+    The worker runs it directly: ``../venv/bin/python`` would run through folders the sandbox does
+    not have, and a virtualenv's own folders are not needed (the worker's path comes from its
+    command line, not from the virtualenv's configuration).
+    """
+    return Path(sys.executable).resolve()
+
+
+@cache
+def _python_roots() -> tuple[Path, ...]:
+    """The folders the resolved interpreter needs (its installation: the standard library and shared
+    libraries), outermost only."""
+    exe = _interpreter()
+    roots = {Path(p).resolve() for p in (sys.base_prefix, sys.base_exec_prefix)}
+    if not any(r in exe.parents for r in roots):  # a copied interpreter (venv --copies): pyvenv.cfg is beside bin/
+        roots.add(exe.parent.parent)
+    roots.discard(Path("/"))
+    return tuple(sorted(r for r in roots if not any(o != r and o in r.parents for o in roots)))
+
+
+_SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin")
+
+
+def _package_dirs(root: Path) -> list[Path]:
+    """The site-packages and dist-packages folders of the Pythons installed below ``root`` (``lib*/python3*/``,
+    ``local/lib*/python3*/``: pyenv, conda, Debian, Fedora, /usr/local)."""
+    found = []
+    for lib in ("lib", "lib64", "local/lib", "local/lib64"):
+        try:
+            with os.scandir(root / lib) as it:
+                pythons = [e.path for e in it if e.name.startswith("python3") and e.is_dir()]
+        except OSError:
+            continue
+        found += [Path(p, kind) for p in pythons for kind in ("site-packages", "dist-packages")]
+    return found
+
+
+@cache
+def _hidden_dirs() -> tuple[str, ...]:
+    """The folders below the mounted ones that the sandbox covers with an empty read-only tmpfs, outermost only.
+
+    Every site-packages and dist-packages folder (no installed copy of the grader, no editable
+    install's finder, no other package: numpy is mounted on its own), any other folder of this
+    process's ``sys.path`` outside the standard library (``PYTHONPATH``, ``pip --target``), and the
+    grader's package folder and the one holding it (an editable install's repository) should they
+    lie below a mounted folder.
+    """
+    import site
+
+    mounted = [Path(d) for d in _SYSTEM_DIRS] + list(_python_roots())
+    keep_whole = {Path(os.__file__).resolve().parent}  # the standard library (sysconfig took 12 ms to say so)
+    needed = keep_whole | set(_python_roots()) | {_interpreter().parent}
+    found = {p for root in {r.resolve() for r in mounted} for p in _package_dirs(root)}
+    for entry in (*sys.path, *site.getsitepackages(), site.getusersitepackages(), _PACKAGE_DIR, _PACKAGE_DIR.parent):
+        if entry:
+            found.add(Path(entry))
+    hidden = set()
+    for path in found:
+        path = path.resolve()
+        if not path.is_dir() or not any(r == path or r in path.parents for r in mounted):
+            continue
+        if any(n == path or path in n.parents for n in needed):
+            continue  # the installation itself, or a folder holding it
+        inside = [k for k in keep_whole if k in path.parents]
+        if inside and not any(part in ("site-packages", "dist-packages") for part in path.relative_to(inside[0]).parts):
+            continue  # the standard library's own (lib-dynload)
+        hidden.add(path)
+    return tuple(str(p) for p in sorted(hidden) if not any(o != p and o in p.parents for o in hidden))
 
 
 def _python(package_root: str) -> list[str]:
-    return [sys.executable, "-I", "-S", "-c", _BOOT, package_root, *_site_dirs()]
+    return [str(_interpreter()), "-I", "-S", "-c", _BOOT, package_root]
 
 
 def _find_prctl() -> Any:
@@ -95,7 +228,7 @@ _PRCTL = _find_prctl()
 
 
 class SandboxUnavailable(RuntimeError):
-    """``--sandbox bwrap`` was asked for but bubblewrap cannot run here."""
+    """The sandbox cannot be used: bubblewrap was asked for and is not installed, or it is installed and fails."""
 
 
 @dataclass(frozen=True)
@@ -111,29 +244,113 @@ class Limits:
     cell_seconds: float = 30.0
     run_seconds: float = 60.0  # a grader loop run next to the student's code (trask's training)
     submission_seconds: float = 600.0
-    reply_bytes: int = 64 << 20
+    reply_bytes: int = 64 << 20  # one reply
+    held_bytes: int = 256 << 20  # all replies from one WorkerTarget: what the grader may hold of a submission
+    # each folder the worker can write in: with bwrap the tmpfs /scratch (its working folder), /tmp and
+    # /dev/shm; with --sandbox none the working folder on the host (checked while the worker runs)
     tmpfs_bytes: int = 32 << 20
 
 
-def _bwrap_command(scratch: Path, limits: Limits) -> list[str]:
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), _numpy_dir().parent}
-    roots = sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
-    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+@cache
+def _bwrap() -> str | None:
+    """bubblewrap's resolved path, or ``None`` where it is not installed (or this is not Linux)."""
+    found = shutil.which("bwrap") if sys.platform.startswith("linux") else None
+    return str(Path(found).resolve()) if found else None
+
+
+@cache
+def _bwrap_has(option: str) -> bool:
+    """Whether the installed bubblewrap has ``option`` (``--disable-userns`` came with 0.8.0).
+
+    Its options are strings in its program (to parse and to print with ``--help``): found there in
+    0.2 ms, where running ``bwrap --help`` took 8.
+    """
+    try:
+        return option.encode() in Path(_bwrap()).read_bytes()
+    except (OSError, TypeError):
+        return False
+
+
+def _bwrap_command(limits: Limits, seccomp_fd: int | None = None) -> list[str]:
+    """The command that starts a worker in bubblewrap (``seccomp_fd``: a pipe holding :func:`_seccomp_program`)."""
+    size = str(limits.tmpfs_bytes)
+    cmd = [_bwrap() or "bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+           *(["--disable-userns"] if _bwrap_has("--disable-userns") else []),  # no namespaces nested inside
            "--proc", "/proc", "--dev", "/dev",
            # the tmpfs first: a Python installed under /tmp (a CI virtualenv) is bound on top of it below
-           "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
-           "--size", str(limits.tmpfs_bytes), "--tmpfs", "/dev/shm"]
-    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/alternatives"):
+           "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm"]
+    for system_dir in (*_SYSTEM_DIRS, "/etc/ld.so.cache", "/etc/alternatives"):
         cmd += ["--ro-bind-try", system_dir, system_dir]
-    for root in roots:
+    for root in _python_roots():
         cmd += ["--ro-bind", str(root), str(root)]
-    cmd += ["--ro-bind", str(_PACKAGE_DIR), f"{_INNER_PACKAGE_ROOT}/grader",
-            "--remount-ro", "/dev",
-            "--bind", str(scratch), _INNER_SCRATCH, "--chdir", _INNER_SCRATCH]
+    for hidden in _hidden_dirs():  # every site-packages: an empty, read-only folder
+        cmd += ["--tmpfs", hidden, "--remount-ro", hidden]
+    cmd += ["--ro-bind", str(_worker_root() / "grader"), f"{_INNER_PACKAGE_ROOT}/grader"]
+    for name, real in _numpy_parts():
+        cmd += ["--ro-bind", str(real), f"{_INNER_PACKAGE_ROOT}/{name}"]
+    # pid 1 is bubblewrap's own: its command line, environment and memory (host paths) out of sight
+    cmd += ["--tmpfs", "/proc/1", "--remount-ro", "/proc/1", "--remount-ro", "/dev",
+            "--size", size, "--tmpfs", _INNER_SCRATCH, "--chdir", _INNER_SCRATCH,
+            "--remount-ro", "/"]  # bubblewrap's root is a tmpfs of no size limit: only the three above are written
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     for key, value in _worker_env(_INNER_SCRATCH).items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", *_python(_INNER_PACKAGE_ROOT)]
+
+
+# System calls the seccomp filter refuses (EPERM), by number on (x86_64, aarch64); the numbers are
+# checked against the kernel's headers where they are installed (tests/test_confinement.py).
+_DENIED_SYSCALLS = {
+    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+    "kexec_load": (246, 104), "kexec_file_load": (320, 294), "mount": (165, 40), "umount2": (166, 39),
+    "pivot_root": (155, 41), "chroot": (161, 51), "open_tree": (428, 428), "move_mount": (429, 429),
+    "fsopen": (430, 430), "fsconfig": (431, 431), "fsmount": (432, 432), "fspick": (433, 433),
+    "mount_setattr": (442, 442), "unshare": (272, 97), "setns": (308, 268), "bpf": (321, 280),
+    "perf_event_open": (298, 241), "userfaultfd": (323, 282), "keyctl": (250, 219), "add_key": (248, 217),
+    "request_key": (249, 218), "init_module": (175, 105), "finit_module": (313, 273),
+    "delete_module": (176, 106), "swapon": (167, 224), "swapoff": (168, 225), "reboot": (169, 142),
+    "acct": (163, 89), "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264), "kcmp": (312, 272),
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+    "quotactl": (179, 60), "lookup_dcookie": (212, 18),
+}
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+
+
+@cache
+def _seccomp_program() -> bytes | None:
+    """A classic BPF program for bubblewrap's ``--seccomp``: :data:`_DENIED_SYSCALLS` fail with EPERM.
+
+    So do all system calls of another architecture's numbering (32-bit ``int 0x80``, x32), which
+    would bypass the numbers. ``None`` on other machines than x86_64 and aarch64 (no filter there).
+    """
+    machine = platform.machine()
+    arch = _AUDIT_ARCH.get(machine)
+    if arch is None or not sys.platform.startswith("linux"):
+        return None
+    numbers = sorted({nr[0 if machine == "x86_64" else 1] for nr in _DENIED_SYSCALLS.values()})
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, ...|BPF_JGE, BPF_RET
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
+    checks = ([(jge, 0x40000000)] if machine == "x86_64" else []) + [(jeq, nr) for nr in numbers]
+    n = len(checks)  # program: load arch, check it, load nr, n checks, allow, deny (at n + 4)
+    program = [(load, 0, 0, 4), (jeq, 0, n + 2, arch), (load, 0, 0, 0)]  # seccomp_data: nr at 0, arch at 4
+    program += [(code, n - k, 0, value) for k, (code, value) in enumerate(checks)]  # a match jumps to deny
+    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
+def _seccomp_pipe() -> int | None:
+    """The read end of a pipe holding the seccomp program, for bubblewrap (``None``: no filter here)."""
+    program = _seccomp_program()
+    if program is None:
+        return None
+    r, w = os.pipe()
+    try:
+        os.write(w, program)  # a few hundred bytes: the pipe holds them
+    finally:
+        os.close(w)
+    return r
 
 
 def _worker_env(home: str) -> dict[str, str]:
@@ -147,40 +364,67 @@ def _worker_env(home: str) -> dict[str, str]:
 
 
 @cache
+def _probe() -> str | None:
+    """Why bubblewrap cannot run the worker here; ``None`` if it can. Probed once, with the worker's own command."""
+    if _bwrap() is None:
+        return "bubblewrap (bwrap) is not installed" if sys.platform.startswith("linux") else \
+            "bubblewrap runs on Linux only"
+    # Python starts (without site: 15 ms, not 65) and can read the worker's modules and numpy where the
+    # worker will import them: the same proof as starting the worker inside, in a tenth of the time.
+    inner = [f"{_INNER_PACKAGE_ROOT}/grader/worker.py", f"{_INNER_PACKAGE_ROOT}/numpy/__init__.py"]
+    check = "import os, sys; sys.exit(0 if all(os.access(p, os.R_OK) for p in sys.argv[1:]) else 3)"
+    fd = _seccomp_pipe()
+    try:
+        cmd = _bwrap_command(Limits(), fd)
+        cmd = cmd[:cmd.index("--") + 1] + [str(_interpreter()), "-I", "-S", "-c", check, *inner]
+        proc = subprocess.run(cmd, capture_output=True, timeout=30, env=_worker_env(_INNER_SCRATCH),
+                              pass_fds=() if fd is None else (fd,))
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"bubblewrap ({_bwrap()}) could not be run: {e}"
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if proc.returncode == 0:
+        return None
+    said = proc.stderr.decode("utf-8", "replace").strip()[-2000:] or "(nothing on stderr)"
+    what = "could not read the worker's modules or numpy" if proc.returncode == 3 else \
+        f"exit status {proc.returncode}"
+    return (f"bubblewrap ({_bwrap()}) is installed but cannot run the worker here ({what}; "
+            f"interpreter {_interpreter()}): {said}")
+
+
 def bwrap_works() -> bool:
-    """Whether bubblewrap is installed and can start numpy here (probed once)."""
-    if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="bptt-probe-") as tmp:
-        cmd = _bwrap_command(Path(tmp), Limits())
-        # Python starts (without site: 15 ms, not 65) and can read numpy where the worker will import
-        # it: the same proof as importing numpy inside, in a tenth of the time.
-        init = str(_numpy_dir() / "__init__.py")
-        check = f"import os, sys; sys.exit(not os.access({init!r}, os.R_OK))"
-        cmd = cmd[:cmd.index("--") + 1] + [sys.executable, "-I", "-S", "-c", check]
-        try:
-            return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
-        except (OSError, subprocess.SubprocessError):
-            return False
+    """Whether bubblewrap is installed and can start the worker here (probed once)."""
+    return _probe() is None
 
 
 _warned = False
 
 
 def resolve_mode(requested: str = "auto") -> str:
-    """``auto`` | ``bwrap`` | ``none`` to the mode that will be used."""
+    """``auto`` | ``bwrap`` | ``none`` to the mode that will be used.
+
+    ``auto`` is ``bwrap`` where bubblewrap works and ``none`` (with a warning) only where it is not
+    installed at all (or this is not Linux); installed but unusable, it raises
+    :class:`SandboxUnavailable` naming why, rather than grading without the sandbox an instructor
+    installed. Only ``--sandbox none`` grades without it then.
+    """
     global _warned
     if requested not in ("auto", "bwrap", "none"):
         raise ValueError(f"--sandbox must be auto, bwrap or none, not {requested!r}")
     if requested == "none":
         return "none"
-    if bwrap_works():
+    problem = _probe()
+    if problem is None:
         return "bwrap"
+    if _bwrap() is not None:
+        raise SandboxUnavailable(f"{problem}\nFix that, or pass --sandbox none to grade without the sandbox "
+                                 "(student code could then read the solutions).")
     if requested == "bwrap":
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed or cannot create namespaces here; "
-                                 "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none")
+        raise SandboxUnavailable(f"{problem}; install it (Debian/Ubuntu: apt-get install bubblewrap) "
+                                 "or pass --sandbox none")
     if not _warned:
-        warnings.warn("bubblewrap is not available: student code runs with resource limits and deadlines "
+        warnings.warn("bubblewrap is not installed: student code runs with resource limits and deadlines "
                       "but is NOT hidden from the reference solutions or other files (see --sandbox)",
                       stacklevel=2)
         _warned = True
@@ -254,45 +498,194 @@ class _PidsCgroup:
                 delay = min(2 * delay, 0.02)
 
 
-class _Watchdog:
-    """Kills a worker whose request outlives its deadline.
+_SCRATCH_POLL = 0.25  # with --sandbox none: how often the working folder's size is checked while a worker runs
+_SCRATCH_ENTRIES = 10_000  # ... and how many files and folders it may hold
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-    One long-lived thread per worker instead of a ``threading.Timer`` per
-    request: starting a thread cost about 150 microseconds, a fifth of a
-    whole round trip. Arming it only stores the deadline; the thread wakes at
-    least every ``POLL`` seconds, so a deadline is met within ``POLL``.
+
+def _open_dir(name: str | Path, dir_fd: int | None = None) -> int:
+    """A descriptor of the folder ``name`` (never through a link), made readable first if student code chmod-ed it."""
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except PermissionError:
+        os.chmod(name, 0o700, dir_fd=dir_fd)
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+
+
+def _traverse(top: Path, enter: Callable[[int], list[str]], leave: Callable[[int, str], None]) -> None:
+    """Visit the folders below ``top`` depth first, iteratively and through descriptors.
+
+    No recursion (a chain of 1500 folders is fine), no path longer than a name (no PATH_MAX), no
+    link followed, and one descriptor open at a time (going up through ``..``). ``enter(fd)`` sees a
+    folder and returns the names of the subfolders to visit; ``leave(parent_fd, name)`` follows each
+    subfolder's visit. A folder that cannot be opened is skipped.
+    """
+    fd = _open_dir(top)
+    pending: list[list[str]] = [enter(fd)]  # per level: subfolders still to visit
+    below: list[str] = []  # the names from top down to fd
+    try:
+        while pending:
+            if pending[-1]:
+                name = pending[-1].pop()
+                try:
+                    child = _open_dir(name, fd)
+                except OSError:
+                    continue
+                os.close(fd)
+                fd = child
+                below.append(name)
+                pending.append(enter(fd))
+                continue
+            pending.pop()
+            if below:
+                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                leave(fd, below.pop())
+    finally:
+        os.close(fd)
+
+
+def _entries(fd: int) -> tuple[list[os.DirEntry[str]], list[str]]:
+    """A folder's entries other than folders, and the names of its folders."""
+    others, folders = [], []
+    try:
+        with os.scandir(fd) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.name)
+                else:
+                    others.append(entry)
+    except OSError:
+        pass  # what was read so far
+    return others, folders
+
+
+def _remove_tree(top: Path) -> bool:
+    """Remove a folder student code wrote in, whatever it made there; whether it is gone.
+
+    :func:`shutil.rmtree` recursed (RecursionError on a chain of 1500 folders, leaving everything
+    behind) and stops at a folder without write or search permission; this makes each folder
+    writable first and removes files through descriptors, links as links.
     """
 
-    POLL = 0.25
+    def enter(fd: int) -> list[str]:
+        try:
+            os.fchmod(fd, 0o700)
+        except OSError:
+            pass
+        others, folders = _entries(fd)
+        for entry in others:
+            try:
+                os.unlink(entry.name, dir_fd=fd)
+            except OSError:
+                pass
+        return folders
 
-    def __init__(self, expire: Callable[[], None]) -> None:
-        self._expire = expire
-        self._deadline: float | None = None
-        self._lock = threading.Lock()  # a deadline is checked and acted on as one step
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bptt-watchdog", daemon=True)
-        self._thread.start()
+    def leave(fd: int, name: str) -> None:
+        try:
+            os.rmdir(name, dir_fd=fd)
+        except OSError:
+            pass
 
-    def arm(self, seconds: float) -> None:
-        with self._lock:
-            self._deadline = time.monotonic() + seconds
+    try:
+        _traverse(top, enter, leave)
+        os.rmdir(top)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass  # what could not be removed stays (a process the student's code forked still writing there)
+    return not os.path.lexists(top)
 
-    def disarm(self) -> None:
-        with self._lock:
-            self._deadline = None
 
-    def stop(self) -> None:
-        self._stopped.set()
+class _Full(Exception):
+    pass
 
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            with self._lock:
-                now = time.monotonic()
-                if self._deadline is not None and self._deadline <= now:
-                    self._deadline = None
-                    self._expire()
-                wait = self.POLL if self._deadline is None else min(self.POLL, self._deadline - now)
-            self._stopped.wait(max(wait, 0.001))
+
+def _over(top: Path, max_bytes: int, max_entries: int) -> bool:
+    """Whether the folder ``top`` holds more than ``max_bytes`` (of disk blocks) or ``max_entries`` entries."""
+    used = [0, 0]
+
+    def enter(fd: int) -> list[str]:
+        others, folders = _entries(fd)
+        used[1] += len(others) + len(folders)
+        for entry in others:
+            try:
+                used[0] += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+        if used[0] > max_bytes or used[1] > max_entries:
+            raise _Full
+        return folders
+
+    try:
+        _traverse(top, enter, lambda fd, name: None)
+    except _Full:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+class _Channel:
+    """The grader's ends of a worker's pipes, non-blocking, so that no wait on the worker outlives its deadline.
+
+    Writing a request waits for room in the pipe, and reading a reply for its bytes, each until
+    :attr:`deadline` at most; then the worker is killed and the wait ends with ``EOFError``,
+    whatever else holds the pipes open (a process the student's code forked). A worker that
+    shrank its request pipe (``F_SETPIPE_SZ``) below what the grader sends ahead and stopped
+    reading is one of those. :meth:`read` serves :func:`grader.wire.read_message`.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.out_fd, self.in_fd = worker.proc.stdin.fileno(), worker.proc.stdout.fileno()
+        os.set_blocking(self.out_fd, False)
+        os.set_blocking(self.in_fd, False)
+        self.deadline = 0.0
+        self.received = 0  # bytes read so far
+
+    def write(self, data: bytes) -> None:
+        view, sent = memoryview(data), 0
+        while sent < len(view):
+            try:
+                sent += os.write(self.out_fd, view[sent:])
+            except BlockingIOError:
+                self._wait(self.out_fd, select.POLLOUT)
+            except OSError as e:  # BrokenPipeError: the worker is gone
+                raise EOFError(str(e)) from None
+
+    def read(self, n: int) -> bytes | bytearray:
+        """Up to ``n`` bytes: fewer only at the end of the channel."""
+        buffer = bytearray(n)
+        got = 0
+        with memoryview(buffer) as view:
+            while got < n:
+                try:
+                    k = os.readv(self.in_fd, [view[got:]])
+                except BlockingIOError:
+                    self._wait(self.in_fd, select.POLLIN)
+                    continue
+                except OSError as e:
+                    raise EOFError(str(e)) from None
+                if k == 0:
+                    break
+                got += k
+        self.received += got
+        return buffer if got == n else bytes(buffer[:got])
+
+    def _wait(self, fd: int, event: int) -> None:
+        poller = select.poll()
+        poller.register(fd, event)
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self.worker.expire(stalled=event == select.POLLOUT)
+                raise EOFError("the worker did not answer in time")
+            step = min(left, _SCRATCH_POLL) if self.worker.scratch is not None else left
+            if poller.poll(math.ceil(step * 1000)):
+                return
+            self.worker.check_scratch()
 
 
 class Worker:
@@ -300,23 +693,36 @@ class Worker:
 
     def __init__(self, limits: Limits, mode: str) -> None:
         self.limits, self.mode = limits, mode
-        self.scratch = Path(tempfile.mkdtemp(prefix="bptt-worker-"))
-        os.chmod(self.scratch, 0o777)  # the sandbox's uid 65534 writes here
-        self.log = open(self.scratch / ".worker-log", "w+b")  # noqa: SIM115
+        # the worker's stderr (its start-up errors, bubblewrap's): a file of the grader's in no folder
+        self.log = tempfile.TemporaryFile(prefix="bptt-worker-log-")  # noqa: SIM115
         self.cgroup = _PidsCgroup(limits.processes)
-        self.timed_out = False
-        if mode == "bwrap":
-            cmd = _bwrap_command(self.scratch, limits)
+        self.timed_out = self.stalled = False
+        self.stopped: str | None = None  # why this side stopped the worker, if not for time
+        self.scratch: Path | None = None  # the working folder on the host (--sandbox none only)
+        self.last_size = 0  # bytes of the last reply
+        self._next_check = 0.0
+        fds: tuple[int, ...] = ()
+        if mode == "bwrap":  # its working folder is a tmpfs inside the sandbox
+            seccomp = _seccomp_pipe()
+            fds = () if seccomp is None else (seccomp,)
+            cmd, cwd, home = _bwrap_command(limits, seccomp), "/", _INNER_SCRATCH
         else:
-            pkg_root = self.scratch / ".pkg"
-            pkg_root.mkdir()
-            (pkg_root / "grader").symlink_to(_PACKAGE_DIR)  # only the package, never the repo's solutions/
-            cmd = _python(str(pkg_root))
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=self.scratch,
-            env=_worker_env(str(self.scratch)), start_new_session=True, preexec_fn=self._limit_child,
-            close_fds=True)
-        self.watchdog = _Watchdog(self._expire)
+            self.scratch = Path(tempfile.mkdtemp(prefix="bptt-worker-"))  # 0700: this user's alone
+            cmd, cwd, home = _python(str(_worker_root())), str(self.scratch), str(self.scratch)
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=cwd,
+                env=_worker_env(home), start_new_session=True, preexec_fn=self._limit_child, close_fds=True,
+                pass_fds=fds)
+        except BaseException:
+            self.log.close()
+            if self.scratch is not None:
+                _remove_tree(self.scratch)
+            raise
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.channel = _Channel(self)
 
     def _limit_child(self) -> None:
         lim = self.limits
@@ -332,32 +738,54 @@ class Worker:
             _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (bwrap adds --die-with-parent on top)
 
     def request(self, header: dict[str, Any], buffers: list[np.ndarray] = (), seconds: float = 10.0,
-                ) -> tuple[dict[str, Any], list[np.ndarray]]:
-        """Send one request and wait at most ``seconds`` for its reply (or raise ``EOFError``)."""
+                allowance: int | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """Send one request and wait for its reply, at most ``seconds`` in all (or raise ``EOFError``)."""
         from grader import wire
 
-        self.send(wire.pack_message(header, list(buffers)))
-        return self.receive(seconds)
+        deadline = time.monotonic() + seconds
+        self.send(wire.pack_message(header, list(buffers)), seconds)
+        return self.receive(max(0.0, deadline - time.monotonic()), allowance)
 
-    def send(self, message: bytes) -> None:
-        """Write a packed request (:func:`grader.wire.pack_message`); ``EOFError`` if the worker is gone."""
-        try:
-            self.proc.stdin.write(message)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError) as e:
-            raise EOFError(str(e)) from None
+    def send(self, message: bytes, seconds: float) -> None:
+        """Write a packed request (:func:`grader.wire.pack_message`), waiting at most ``seconds`` for room in
+        the pipe (then the worker is killed); ``EOFError`` if the worker is gone."""
+        self.channel.deadline = time.monotonic() + seconds
+        self.channel.write(message)
 
-    def receive(self, seconds: float) -> tuple[dict[str, Any], list[np.ndarray]]:
-        """The next reply, waiting at most ``seconds`` (then the worker is killed: ``EOFError``)."""
+    def receive(self, seconds: float, allowance: int | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The next reply, waiting at most ``seconds`` (then the worker is killed: ``EOFError``).
+
+        ``allowance``: the most bytes the reply may have. A larger one is dropped at once and the
+        worker stopped (``EOFError``; :meth:`death_reason` says why).
+        """
         from grader import wire
 
-        self.watchdog.arm(seconds)
-        try:
-            return wire.read_message(self.proc.stdout, self.limits.reply_bytes)
-        except OSError as e:
-            raise EOFError(str(e)) from None
-        finally:
-            self.watchdog.disarm()
+        self.channel.deadline = time.monotonic() + seconds
+        start = self.channel.received
+        header, buffers = wire.read_message(self.channel, self.limits.reply_bytes)
+        self.last_size = self.channel.received - start
+        if allowance is not None and self.last_size > allowance:
+            del header, buffers
+            self.stopped = (f"returned {self.last_size / 2**20:.1f} MiB, more than the {max(allowance, 0) / 2**20:.1f} "
+                            f"MiB left of the {self.limits.held_bytes / 2**20:g} MiB of replies the grader holds "
+                            "from one submission (Limits.held_bytes)")
+            self.kill()
+            raise EOFError(self.stopped)
+        self.check_scratch()
+        return header, buffers
+
+    def check_scratch(self) -> None:
+        """With ``--sandbox none``: stop the worker once its working folder holds more than ``tmpfs_bytes``
+        or :data:`_SCRATCH_ENTRIES` entries (``EOFError``). Checked after replies and while waiting for one,
+        at most every :data:`_SCRATCH_POLL` s: a call can overshoot by what it writes in that time."""
+        if self.scratch is None or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + _SCRATCH_POLL
+        if _over(self.scratch, self.limits.tmpfs_bytes, _SCRATCH_ENTRIES):
+            self.stopped = (f"filled its working folder (more than {self.limits.tmpfs_bytes / 2**20:g} MiB "
+                            f"or {_SCRATCH_ENTRIES} files)")
+            self.kill()
+            raise EOFError(self.stopped)
 
     @cached_property
     def in_flight_bytes(self) -> int:
@@ -373,8 +801,10 @@ class Worker:
         except (ImportError, OSError, ValueError):
             return 2048  # a POSIX pipe holds at least 4 KiB
 
-    def _expire(self) -> None:
+    def expire(self, stalled: bool = False) -> None:
+        """Kill the worker at a deadline (``stalled``: it was not reading its requests)."""
         self.timed_out = True
+        self.stalled = self.stalled or stalled
         self.kill()
 
     def kill(self) -> None:
@@ -390,6 +820,10 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
             code = self.proc.wait()
+        if self.stopped:
+            return self.stopped
+        if self.stalled:
+            return "stopped reading the grader's requests (and was stopped)"
         if self.timed_out:
             return "did not finish in time"
         if code is not None and code < 0:
@@ -409,7 +843,6 @@ class Worker:
             return ""
 
     def close(self) -> None:
-        self.watchdog.stop()
         self.kill()  # nothing in a worker is worth a clean exit, which took up to 0.1 s
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout, self.log):
@@ -418,7 +851,8 @@ class Worker:
             except OSError:
                 pass
         self.cgroup.remove()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.scratch is not None:
+            _remove_tree(self.scratch)
 
 
 _spares: list[Worker] = []
@@ -521,9 +955,28 @@ class WorkerTarget:
         self.worker: Worker | None = _take_spare(self.limits, self.mode)  # its cells run at the first call
         self.starts = 0
         self._ahead: CallsAhead | None = None
+        self.held = 0  # bytes of the replies read (their values may all be held): at most limits.held_bytes
+        self._used_up = False
+
+    # -- the submission's time ---------------------------------------------------------
+    def _out_of_time(self, detail: str = "") -> str:
+        """The submission's budget is spent: say so once in the problems; the message for what it stops."""
+        message = f"the submission used up its {self.limits.submission_seconds:g} s"
+        if not self._used_up:
+            self._used_up = True
+            self.problems.append(f"{message}{': ' + detail if detail else ''}; nothing more of it was run")
+        return message
+
+    def _seconds(self, limit: float) -> float:
+        """``limit``, or what is left of the submission's time if less; ``RuntimeError`` if nothing is."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeError(self._out_of_time())
+        return min(limit, left)
 
     # -- worker life ------------------------------------------------------------------
     def _ensure(self) -> Worker:
+        self._seconds(0.0)  # no cell or call runs once the submission's time is spent
         if self.starts == 0 and self.worker is not None:  # a prestarted worker: run the cells in it first
             self.starts = 1
             if self._run_cells(self.worker):
@@ -536,6 +989,7 @@ class WorkerTarget:
             self.starts += 1
             if self.starts > 50:
                 raise RuntimeError("the worker was restarted too often")
+            self._seconds(0.0)
             self.worker = Worker(self.limits, self.mode)
             if self._run_cells(self.worker):
                 return self.worker
@@ -551,7 +1005,9 @@ class WorkerTarget:
         for cell in self.submission.cells:
             if cell.label in self.skipped:
                 continue
-            seconds = min(self.limits.cell_seconds, max(0.1, self.deadline - time.monotonic()))
+            if self.deadline <= time.monotonic():  # not one cell more, however short (each had 0.1 s)
+                raise RuntimeError(self._out_of_time(f"{cell.label} and the cells after it were not run"))
+            seconds = self._seconds(self.limits.cell_seconds)
             code = cell.source.encode("utf-8", "surrogatepass")  # a buffer, not in the header: any size
             if len(code) > wire.MAX_CODE_BYTES:
                 self.skipped.add(cell.label)
@@ -564,6 +1020,8 @@ class WorkerTarget:
                 status = status_from_reply(reply)
             except EOFError:
                 reason = worker.death_reason()
+                if reason == "did not finish in time" and seconds < self.limits.cell_seconds:
+                    raise RuntimeError(self._out_of_time(f"{cell.label} was stopped")) from None
                 if reason == "did not finish in time":
                     reason = f"did not finish within {seconds:.0f} s"
                 self.skipped.add(cell.label)
@@ -586,7 +1044,8 @@ class WorkerTarget:
 
         try:
             self.finish_calls()
-            reply, _ = self._ensure().request({"op": "names", "names": names}, seconds=self.limits.call_seconds)
+            worker = self._ensure()
+            reply, _ = worker.request({"op": "names", "names": names}, seconds=self._seconds(self.limits.call_seconds))
             return names_from_reply(reply, names)
         except (EOFError, RuntimeError) as e:
             return {n: f"could not be loaded ({e})" for n in names}
@@ -629,10 +1088,6 @@ class WorkerTarget:
         from grader import wire
         from grader.target import Outcome, outcome_from_reply
 
-        used_up = f"the submission used up its {self.limits.submission_seconds:.0f} s"
-        if self.deadline <= time.monotonic():
-            yield Outcome(error=used_up, fatal=True)
-            return
         try:
             worker = self._ensure()
         except RuntimeError as e:
@@ -648,8 +1103,9 @@ class WorkerTarget:
         for _ in calls:
             while (queued < len(calls) and not gone and time.monotonic() < self.deadline
                    and (not waiting or in_flight + len(packed[queued]) <= budget)):
-                try:
-                    worker.send(packed[queued])
+                try:  # room in the pipe is waited for as long as a call's reply is
+                    room = max(0.0, min(self.limits.call_seconds, self.deadline - time.monotonic()))
+                    worker.send(packed[queued], room)
                 except EOFError:
                     gone = True
                     break
@@ -662,16 +1118,20 @@ class WorkerTarget:
             elif gone:
                 i = queued  # its request could not be sent: it fails as a call on a dead worker does
             else:
-                yield Outcome(error=used_up, fatal=True)
+                yield Outcome(error=self._out_of_time(), fatal=True)
                 return
             seconds = max(0.0, min(self.limits.call_seconds, self.deadline - time.monotonic()))
             try:
                 if i == queued:
                     raise EOFError("the worker stopped")
-                header, out = worker.receive(seconds)
+                header, out = worker.receive(seconds, self.limits.held_bytes - self.held)
+                self.held += worker.last_size
                 outcome = outcome_from_reply(header, out, len(calls[i][1]), calls[i][2] or {})
             except (EOFError, *wire.REPLY_ERRORS) as e:
-                yield _lost(worker, e, f"{calls[i][0]} ", f"did not return within {seconds:g} s (an infinite loop?)")
+                late = f"did not return within {seconds:g} s (an infinite loop?)"
+                if worker.timed_out and seconds < self.limits.call_seconds:
+                    late = f"was stopped: {self._out_of_time(f'{calls[i][0]} was stopped')}"
+                yield _lost(worker, e, f"{calls[i][0]} ", late)
                 return
             yield outcome
 
@@ -684,21 +1144,29 @@ class WorkerTarget:
         from grader.target import Outcome, outcome_from_reply
 
         self.finish_calls()
-        seconds = max(0.0, min(self.limits.run_seconds, self.deadline - time.monotonic()))
         try:
             worker = self._ensure()
+            wait = self._seconds(self.limits.run_seconds + 1.0)  # the loop's reply comes after it stopped itself
+            seconds = min(self.limits.run_seconds, max(0.0, wait - 1.0))
             tree, buffers = wire.encode({"args": list(args), "kwargs": {}})
             header, out = worker.request({"op": "run", "function": function, "args": tree, "run_seconds": seconds,
-                                          "call_seconds": self.limits.call_seconds}, buffers, seconds + 1.0)
+                                          "call_seconds": self.limits.call_seconds}, buffers, wait,
+                                         self.limits.held_bytes - self.held)
+            self.held += worker.last_size
             return outcome_from_reply(header, out)  # its result is a value alone: no argument to modify
         except RuntimeError as e:
             return Outcome(error=str(e), fatal=True)
         except (EOFError, *wire.REPLY_ERRORS) as e:
-            return _lost(worker, e, "", f"did not finish within {seconds:g} s")
+            late = f"did not finish within {seconds:g} s"
+            if worker.timed_out and wait < self.limits.run_seconds + 1.0:
+                late = f"was stopped: {self._out_of_time('a grader loop was stopped')}"
+            return _lost(worker, e, "", late)
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""
-        return WorkerTarget(self.submission, self.limits, self.mode)
+        other = WorkerTarget(self.submission, self.limits, self.mode)
+        other.deadline = self.deadline  # one budget for the submission, however many workers run it
+        return other
 
     def close(self) -> None:
         if self.worker is not None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader import strategies as gs
+from grader.loops import trask_train
 from grader.oracles.derivative import complex_step_gradient, sigmoid
 from grader.questions import Assignment, Behaviour, Question, Rows
 from grader.strategies import Instance, composite, st
@@ -124,31 +125,13 @@ TEST_PAIRS, PASS_ACCURACY = 500, 0.99
 
 
 def _bits(n: np.ndarray) -> np.ndarray:
-    return ((n[:, None] >> np.arange(8)) & 1).astype(float)  # least significant bit first: time order
+    return ((n[..., None] >> np.arange(8)) & 1).astype(float)  # least significant bit first: time order
 
 
 def _addition_batch(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    X = np.stack([_bits(a), _bits(b)], axis=-1).transpose(1, 0, 2)  # (8, B, 2)
-    return X, _bits(a + b).T[:, :, None]
-
-
-def train(target: Any, w: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
-    """Train the synapses ``w`` with the student's ``bptt_updates`` on the sums ``a[step] + b[step]``.
-
-    Runs next to the student's code (:func:`grader.target.run_near`): 600 calls without a round
-    trip each. It only applies the updates the student's function returns, which decide the final
-    weights whatever runs this loop; the grader checks and tests those weights itself.
-    """
-    for step, (a_step, b_step) in enumerate(zip(a, b)):
-        out = target.call("bptt_updates", [*_addition_batch(a_step, b_step), *w])
-        if not out.ok:
-            return {"failure": f"bptt_updates failed at training step {step}: {out.error}"}
-        ups = out.value
-        if not (isinstance(ups, tuple) and len(ups) == 3 and all(
-                isinstance(u, np.ndarray) and u.shape == v.shape for u, v in zip(ups, w))):
-            return {"failure": "bptt_updates did not return a tuple of three updates shaped like the synapses"}
-        w = [v + LEARNING_RATE * np.asarray(u, dtype=float) for v, u in zip(w, ups)]
-    return {"weights": w}
+    """Inputs ``X`` (..., 8, B, 2) and targets ``Y`` (..., 8, B, 1) of the sums ``a + b`` (each (..., B))."""
+    X = np.stack([_bits(a), _bits(b)], axis=-1)  # (..., B, 8, 2)
+    return np.swapaxes(X, -3, -2), np.swapaxes(_bits(a + b)[..., None], -3, -2)
 
 
 def learns_binary_addition(target: Any) -> tuple[bool, str]:
@@ -158,7 +141,8 @@ def learns_binary_addition(target: Any) -> tuple[bool, str]:
     # one call, step by step the same numbers (and generator state) as a call per step's a and b: 0.3 ms, not 16
     ab = rng.integers(0, 128, (TRAIN_STEPS, 2, TRAIN_BATCH))
     a, b = ab[:, 0], ab[:, 1]
-    out = run_near(target, train, w, a, b)
+    # every step's batch made here: the loop in the worker only calls the student's function and adds updates
+    out = run_near(target, trask_train, w, *_addition_batch(a, b), LEARNING_RATE)
     result = out.value if out.ok else {"failure": f"training stopped: {out.describe_failure()}"}
     if not isinstance(result, dict) or not isinstance(result.get("failure", ""), str):
         return False, "training gave back something that is not a result"
