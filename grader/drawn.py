@@ -17,12 +17,14 @@ Where a list comes from, first found first:
    nothing. Such a list is used while the sources it was drawn from (the
    strategies, the search, the assignment module) are unchanged, whatever
    Hypothesis is installed: every machine then judges every submission on
-   the same instances. With another Hypothesis than the one that drew them
+   the same instances. (Of a Python module, the code counts, not its
+   comments or docstrings: a cleanup leaves the lists in use.) With another Hypothesis than the one that drew them
    (recorded in the file), a search started by a failure on the list may
    shrink to another instance; the score, decided by the list, is the same;
 3. ``$BPTT_GRADER_CACHE``: lists this machine drew, under a *fingerprint* of
    everything their draws depend on (also the Hypothesis, numpy and Python
-   versions).
+   versions). A course's own assignments (:mod:`grader.assignments`) ship
+   no lists: theirs are drawn at their first grading and kept here.
 
 Files are written atomically (a batch's workers may write the same list at
 once) in the wire format (nothing is unpickled); a file that cannot be read is
@@ -38,6 +40,7 @@ shipped lists included: everything is drawn afresh.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.util
@@ -80,10 +83,51 @@ def folder() -> Path | None:
 
 @functools.cache
 def _file_digest(path: str) -> bytes:
+    """A digest of a file; of a Python module, of its code only (:func:`_code_digest`)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).digest()
+        data = Path(path).read_bytes()
     except OSError:
         return b"unreadable:" + path.encode()
+    return _code_digest(data) if path.endswith(".py") else hashlib.sha256(data).digest()
+
+
+def _code_digest(source: bytes) -> bytes:
+    """A digest of a module's syntax tree without its docstrings: comments, docstrings, blank lines and
+    layout do not move it (a cleanup of an assignment module keeps its lists), code does.
+
+    Of :func:`_canonical`, not of ``ast.dump``, whose text changes between Python versions (3.13 leaves
+    out empty fields): a shipped list is used on every version. A file that does not parse: its bytes.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return hashlib.sha256(source).digest()
+    return hashlib.sha256(b"ast 1|" + _canonical(tree).encode()).digest()
+
+
+def _canonical(node: Any) -> str:
+    """The tree as text: each node's type and its non-empty fields (no positions), docstrings left out."""
+    if isinstance(node, ast.AST):
+        fields = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if name == "body" and isinstance(node, _WITH_DOCSTRING) and isinstance(value, list):
+                value = value[1:] if value and _is_docstring(value[0]) else value
+            if value is None or value == []:
+                continue
+            fields.append(f"{name}={_canonical(value)}")
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ",".join(_canonical(v) for v in node) + "]"
+    return repr(node)
+
+
+_WITH_DOCSTRING = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_docstring(statement: ast.AST) -> bool:
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str))
 
 
 @functools.cache

@@ -28,6 +28,13 @@ class Rows:
     batch axis of the result (or of each part of a tuple). With
     ``summed=True`` the result is a sum over rows instead (``bptt_updates``):
     the answer for all rows equals the sum of the answers for a split.
+
+    Examples
+    --------
+    Arguments 0 and 1 (``x (N, D)``, ``prev_h (N, H)``) have their rows on axis 0, as has the result:
+
+    >>> Rows({0: 0, 1: 0})
+    Rows(args={0: 0, 1: 0}, out=0, summed=False)
     """
 
     args: dict[int, int]
@@ -37,7 +44,20 @@ class Rows:
 
 @dataclass(frozen=True)
 class Behaviour:
-    """A graded property beyond a single call (trask's network must learn to add)."""
+    """A graded property beyond a single call (trask's network must learn to add).
+
+    ``run(target)`` returns ``(passed, explanation)``; ``target`` calls the student's functions by
+    name (``target.call(name, args)`` gives an :class:`~grader.target.Outcome`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def finite(target):
+    ...     out = target.call("step", [np.ones((1, 2))])
+    ...     return out.ok and bool(np.isfinite(out.value).all()), "step returns finite values"
+    >>> Behaviour("finite on ones", 1, finite).points
+    1
+    """
 
     name: str
     points: float
@@ -110,6 +130,26 @@ class Question:
         How to call the function when it needs other calls first (see :class:`CallSequence`).
     needs
         Other functions of the student's that ``sequence`` calls.
+    doc
+        What the function computes, for the student (Markdown): ``bptt-grader notebook`` writes it above
+        the function's skeleton.
+    arguments
+        The student's own argument names, where they are not ``signature`` (a backward pass takes its
+        upstream gradient and a cache: ``("dnext_h", "cache")``); for the notebook's skeleton.
+
+    Examples
+    --------
+    A function of one array, whose true answer is the derivative of ``tanh``:
+
+    >>> import numpy as np
+    >>> from grader.authoring import Instance, array, composite
+    >>> @composite
+    ... def _instances(draw):
+    ...     return Instance(args=(draw(array((2, 3))),), sizes={"N": 2, "H": 3})
+    >>> q = Question("tanh_derivative", 1, ("z",), _instances, lambda inst: 1 - np.tanh(inst.args[0]) ** 2,
+    ...              doc="The derivative of `tanh` at every entry of `z`.")
+    >>> q.points, q.signature
+    (1, ('z',))
     """
 
     function: str
@@ -136,6 +176,23 @@ class Question:
     stand_in: Callable[..., Any] | None = None
     #: Other functions replaced together with this one (a backward that reads its forward's cache).
     stand_in_with: tuple[str, ...] = ()
+    doc: str = ""  # for the student: the notebook's text above the function's skeleton
+    arguments: tuple[str, ...] = ()  # the student's argument names, where they are not ``signature``
+    #: How feedback names the true answer of one instance, where it depends on the instance (britz's
+    #: truncated gradient: "the truncated BPTT gradient with bptt_truncate = 2"); default ``truth_name``.
+    truth_name_of: Callable[[Instance], str] | None = None
+    #: Activations whose derivative an answer may lack or carry once too often (:mod:`grader.relations`):
+    #: ``Activation("s_t", "tanh")`` names the argument holding ``tanh``'s outputs, shaped like the answer.
+    activations: tuple[Any, ...] = ()
+    #: Edits of an instance whose truth is what a typical wrong program computes (:mod:`grader.variants`):
+    #: the initial state ignored, the truncation off by one, ...
+    variants: tuple[Any, ...] = ()
+
+    def truth_name_for(self, instance: Instance | None) -> str:
+        """How feedback names the true answer of ``instance``."""
+        if instance is not None and self.truth_name_of is not None:
+            return self.truth_name_of(instance)
+        return self.truth_name
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None,
                further: bool = False) -> Any:
@@ -159,7 +216,25 @@ class Question:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A whole assignment: its questions, and where the student meets it."""
+    """A whole assignment: its questions, and where the student meets it.
+
+    Parameters
+    ----------
+    name
+        What commands and ``check`` call it (a course assignment: the name of its folder).
+    title
+        One line, for lists and reports.
+    source
+        Where the notation comes from (for the instructor).
+    questions
+        The graded functions, in the order the student meets them.
+
+    Examples
+    --------
+    >>> a = Assignment("demo", "A one-step tanh layer", "course notes, week 3", ())
+    >>> a.points
+    0
+    """
 
     name: str
     title: str

@@ -1,0 +1,568 @@
+"""Everything an assignment module needs, in one import: the face of the grader for course authors.
+
+An assignment is one Python module, ``<course>/<name>/assignment.py``, that declares ``ASSIGNMENT``
+with what this module offers and nothing else of the grader's:
+
+- the declarations: :class:`Assignment`, :class:`Question`, :class:`Rows`, :class:`Behaviour`,
+  :class:`Instance` (and :func:`mistake`, for the instructor's ``misconceptions.py``);
+- instances: Hypothesis strategies at the level of shapes (:func:`size`, :func:`steps`,
+  :func:`batch`, :func:`hidden`, :func:`scale`, :func:`array`, :func:`state`, :func:`sequence`,
+  :func:`labels`, :func:`one_hot`, :func:`binary`, :func:`probabilities`), composed with
+  :func:`composite` and :data:`st`;
+- true answers from the forward pass: :func:`gradient` (of a loss) and :func:`vjp` (of a forward
+  function against an upstream gradient), exact to rounding (complex step), and the analytic
+  building blocks that keep a forward pass differentiable that way (:func:`tanh`, :func:`sigmoid`,
+  :func:`softmax`, :func:`log_softmax`);
+- the step/cache style (a forward returns its values and a cache, a backward takes upstream
+  gradients and that cache): :func:`forward_value`, :func:`backward_sequence`,
+  :func:`own_forward_check` and :func:`true_pair`, for any number of arguments, values and gradients.
+
+A forward pass given to :func:`gradient` or :func:`vjp` receives every argument with one extra
+leading axis (a stack of perturbed copies, or one copy), so it is written for leading axes:
+``x @ W`` and ``a[..., :H]`` work as they are, a bias is added as ``b[..., None, :]``, and a sum
+names its axes from the end. The same function, called without leading axes, gives the truth.
+
+Examples
+--------
+>>> from grader.authoring import Assignment, Question, vjp
+>>> import numpy as np
+>>> def forward(x, W):
+...     return np.tanh(x @ W)
+>>> dx, dW = vjp(forward, (np.ones((1, 2)), np.eye(2)), np.ones((1, 2)))
+>>> np.round(dx, 4)
+array([[0.42, 0.42]])
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from grader import strategies as _gs
+from grader.diagnose import mistake, same_values
+from grader.oracles import derivative as _derivative
+from grader.oracles.derivative import (
+    CENTRAL_TOL,
+    Tolerance,
+    central_difference_gradient,
+    log_softmax,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from grader.questions import Assignment, Behaviour, CallSequence, Question, Rows
+from grader.strategies import Instance, composite, st
+from grader.target import Outcome, call_all
+from grader.wire import Earlier, Handle
+
+__all__ = [
+    # declarations
+    "Assignment", "Question", "Rows", "Behaviour", "Instance", "mistake",
+    # instances
+    "st", "composite", "size", "steps", "batch", "hidden", "scale", "array", "state", "sequence", "labels",
+    "one_hot", "binary", "probabilities",
+    # true answers
+    "gradient", "vjp", "tanh", "sigmoid", "softmax", "log_softmax",
+    # forward/backward pairs
+    "forward_value", "backward_sequence", "own_forward_check", "true_pair",
+]
+
+#: Two calls of deterministic code with the same arguments in one process: bitwise equal, but a
+#: multi-threaded BLAS may sum in another order.
+REPEAT_TOL = Tolerance(rtol=1e-12, atol=1e-14)
+_COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count(n: int) -> str:
+    return _COUNT[n] if n < len(_COUNT) else str(n)
+
+
+# -- instances ---------------------------------------------------------------------------------------
+
+def size(low: int = 1, high: int = 4) -> Any:
+    """A size from ``low`` to ``high``: an input width, a vocabulary, a number of classes.
+
+    Shrinking moves it to ``low``: keep ``low = 1`` wherever the contract allows one.
+
+    Examples
+    --------
+    >>> size(1, 4)
+    integers(min_value=1, max_value=4)
+    """
+    return st.integers(low, high)
+
+
+def steps(low: int = 1, high: int = _gs.MAX_T) -> Any:
+    """A sequence length ``T`` (default 1 to 8: one step is an edge every loop must handle).
+
+    Examples
+    --------
+    >>> steps()
+    integers(min_value=1, max_value=8)
+    """
+    return _gs.sizes(high, low_T=low)
+
+
+def batch(high: int = _gs.MAX_BATCH) -> Any:
+    """A number of batch rows ``N``, 1 to 4.
+
+    Examples
+    --------
+    >>> batch()
+    integers(min_value=1, max_value=4)
+    """
+    return st.integers(1, high)
+
+
+def hidden(high: int = _gs.MAX_H) -> Any:
+    """A number of hidden units ``H``, 1 to 6.
+
+    Examples
+    --------
+    >>> hidden(3)
+    integers(min_value=1, max_value=3)
+    """
+    return st.integers(1, high)
+
+
+def scale() -> Any:
+    """A weight scale, from near-linear (0.1) to saturating (4.0): draw it once per instance, for every weight.
+
+    Examples
+    --------
+    >>> scale()
+    sampled_from((0.1, 0.6, 1.5, 4.0))
+    """
+    return _gs.scale()
+
+
+def array(shape: Sequence[int], scale: float = 1.0) -> Any:
+    """A float64 array of ``shape``, every entry drawn on its own from a grid of tenths of ``[-scale, scale]``.
+
+    (No entry is tied to another: a symmetric matrix would hide a transpose.)
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(array((2, 2)), lambda a: True)  # the simplest: shrinking goes to zeros
+    array([[0., 0.],
+           [0., 0.]])
+    """
+    return _gs.array(tuple(shape), scale)
+
+
+def state(shape: Sequence[int], scale: float = 2.0) -> Any:
+    """A hidden state of ``shape``: ``tanh`` of an :func:`array`, so in ``(-1, 1)`` as a tanh layer's is.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(state((1, 2)), lambda h: h[0, 0] > 0.5)
+    array([[0.53704957, 0.        ]])
+    """
+    return _gs.array(tuple(shape), scale).map(np.tanh)
+
+
+def sequence(T: int, shape: Sequence[int], scale: float = 1.0, axis: int = 0) -> Any:
+    """An :func:`array` of ``T`` steps of ``shape``, time on ``axis`` (``axis=1``: batch first, ``(N, T, D)``).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(sequence(3, (2, 4), axis=1), lambda x: True).shape
+    (2, 3, 4)
+    """
+    full = list(shape)
+    full.insert(axis if axis >= 0 else len(full) + 1 + axis, T)
+    return _gs.array(tuple(full), scale)
+
+
+def labels(n: int, classes: int) -> Any:
+    """``n`` class indices below ``classes``, as an int array or as a plain list (a function must take both).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> [int(v) for v in find(labels(3, 5), lambda y: sum(y) >= 2)]
+    [0, 0, 2]
+    """
+    return _gs.labels(n, classes)
+
+
+def one_hot(n: int, classes: int) -> Any:
+    """``n`` one-hot rows of ``classes`` columns, ``(n, classes)`` float64 (each row a drawn label).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(one_hot(2, 3), lambda y: True)
+    array([[1., 0., 0.],
+           [1., 0., 0.]])
+    """
+    return st.lists(st.integers(0, classes - 1), min_size=n, max_size=n).map(
+        lambda v: np.eye(classes)[np.asarray(v, dtype=np.int64)])
+
+
+def binary(shape: Sequence[int]) -> Any:
+    """An array of 0.0 and 1.0 entries (binary digits, binary frames).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(binary((3,)), lambda v: v.sum() == 2)
+    array([0., 1., 1.])
+    """
+    return _gs.one_hot_targets(tuple(shape))
+
+
+def probabilities(shape: Sequence[int]) -> Any:
+    """Entries in ``[0, 1]``, on a grid of tenths (targets of a sigmoid output need not be 0 or 1).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(probabilities((2,)), lambda p: p.sum() > 1.5)
+    array([0.6, 1. ])
+    """
+    return _gs.probabilities(tuple(shape))
+
+
+# -- true answers ------------------------------------------------------------------------------------
+
+def _names(function: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(p.name for p in inspect.signature(function).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _primals(function: Callable[..., Any], args: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(args, Mapping):
+        return dict(args)
+    names = _names(function)
+    if len(args) != len(names):
+        raise TypeError(f"{function.__name__} takes {len(names)} arguments ({', '.join(names)}), "
+                        f"{len(args)} were given")
+    return dict(zip(names, args))
+
+
+def gradient(loss: Callable[..., Any], args: Sequence[Any] | Mapping[str, Any],
+             wrt: Sequence[str] | None = None) -> Any:
+    """The exact gradient of a scalar ``loss`` of the arguments ``args``, by complex step.
+
+    Parameters
+    ----------
+    loss
+        A forward pass ending in a scalar per copy: called by keyword with every argument carrying one
+        leading axis (``P`` perturbed copies or 1), it returns ``P`` values. Written with analytic
+        operations only (no ``abs``, comparisons or ``.real``; ``np.real(x)`` stops the gradient).
+    args
+        The arguments, in ``loss``'s order (a tuple), or by name (a dict).
+    wrt
+        The names to differentiate with respect to (default: every argument).
+
+    Returns
+    -------
+    tuple or dict
+        A gradient per name of ``wrt``, shaped like its argument: a tuple when ``args`` is a sequence, a
+        dict when it is a mapping.
+
+    Examples
+    --------
+    >>> def loss(w, x):  # 0.5 * |x @ w|^2, one value per leading index
+    ...     return 0.5 * ((x @ w) ** 2).sum(axis=(-2, -1))
+    >>> gradient(loss, (np.array([[1.0], [2.0]]), np.array([[1.0, 1.0]])), wrt=["w"])
+    (array([[3.],
+           [3.]]),)
+    """
+    primals = _primals(loss, args)
+    names = tuple(wrt) if wrt is not None else tuple(primals)
+    g = _derivative.complex_step_gradient(lambda p: loss(**p), primals, names)
+    return {k: g[k] for k in names} if isinstance(args, Mapping) else tuple(g[k] for k in names)
+
+
+def vjp(forward: Callable[..., Any], args: Sequence[Any] | Mapping[str, Any], upstream: Any,
+        wrt: Sequence[str] | None = None) -> Any:
+    """The vector-Jacobian product of ``forward`` at ``args``: what a backward function returns.
+
+    The gradient of ``sum(upstream * forward(*args))`` (for a tuple of values, the sum over them of
+    each with its own upstream gradient) with respect to each argument, exact to rounding.
+
+    Parameters
+    ----------
+    forward
+        The forward pass, written for leading axes (see the module notes); it returns an array or a
+        tuple of arrays.
+    args
+        Its arguments in order (a tuple: their names come from ``forward``'s signature), or by name.
+    upstream
+        The upstream gradient of the value, or a tuple of one per value returned (in their order).
+    wrt
+        The names to differentiate with respect to (default: every argument).
+
+    Returns
+    -------
+    tuple or dict
+        A gradient per name of ``wrt``: a tuple for a sequence of ``args``, a dict for a mapping.
+
+    Examples
+    --------
+    A forward with two values, each with its upstream gradient:
+
+    >>> def forward(x, w):
+    ...     return x * w, x + w
+    >>> vjp(forward, (np.array([2.0]), np.array([3.0])), (np.array([1.0]), np.array([10.0])))
+    (array([13.]), array([12.]))
+    """
+    primals = _primals(forward, args)
+    names = tuple(wrt) if wrt is not None else tuple(primals)
+    cotangent = tuple(upstream) if isinstance(upstream, (tuple, list)) else upstream
+    g = _derivative.vjp(forward, primals, cotangent, names)
+    return {k: g[k] for k in names} if isinstance(args, Mapping) else tuple(g[k] for k in names)
+
+
+# -- forward/backward pairs (the step/cache style) ---------------------------------------------------
+
+def _outputs(outputs: Sequence[str] | int) -> tuple[str, ...]:
+    return tuple(f"value {i}" for i in range(outputs)) if isinstance(outputs, int) else tuple(outputs)
+
+
+def forward_value(name: str, outputs: Sequence[str] | int = ("value",)) -> CallSequence:
+    """How to call a forward function that returns its values and a cache: the cache stays in the worker.
+
+    Parameters
+    ----------
+    name
+        The forward function.
+    outputs
+        The names of the values before the cache (``("next_h", "next_c")``: the function returns
+        ``(next_h, next_c, cache)``). One value is graded as an array, several as a tuple.
+
+    Returns
+    -------
+    CallSequence
+        For :attr:`Question.sequence`.
+
+    Examples
+    --------
+    >>> seq = forward_value("rnn_step_forward")
+    >>> seq.calls_for(["x", "prev_h"], {})
+    [('rnn_step_forward', ['x', 'prev_h'], {}, (1,))]
+    """
+    names = _outputs(outputs)
+    n = len(names)
+    shape = f"({', '.join((*names, 'cache'))})"
+
+    def combine(outs: list[Outcome]) -> Outcome:
+        (out,) = outs
+        if out.ok and not (isinstance(out.value, tuple) and len(out.value) == n + 1):
+            return Outcome(error=f"{name} should return a tuple {shape}", stdout=out.stdout)
+        if out.ok:
+            out.value = out.value[0] if n == 1 else tuple(out.value[:n])
+        return out
+
+    return CallSequence(lambda args, kwargs: [(name, args, kwargs, (n,))], combine)
+
+
+def backward_sequence(forward: str, name: str, signature: Sequence[str], upstream: Sequence[str] | int = 1,
+                      outputs: Sequence[str] | int = ("value",)) -> CallSequence:
+    """How to call a backward function: the student's forward first (its cache kept), then the backward on
+    that cache, twice (a backward must not change its cache); once for a further call of the contract's.
+
+    The question's instance holds the forward's arguments, then the upstream gradients: its
+    ``signature`` is ``(*signature, *upstream)``; the backward is called as ``name(*upstream, cache)``.
+
+    Parameters
+    ----------
+    forward, name
+        The forward function and the backward function.
+    signature
+        The forward's argument names, in order.
+    upstream
+        The upstream gradients' names (or their number), one per value of the forward's.
+    outputs
+        The forward's values before its cache, as in :func:`forward_value`.
+
+    Returns
+    -------
+    CallSequence
+        For :attr:`Question.sequence`; arguments the calls modify are named by their place in the
+        question's signature (an upstream gradient) or as ``cache ...``.
+
+    Examples
+    --------
+    >>> seq = backward_sequence("f", "f_backward", ("x", "w"), ("dout",))
+    >>> [call[0] for call in seq.calls_for(["x", "w", "dout"], {})]
+    ['f', 'f_backward', 'f_backward']
+    """
+    n_args, n_out = len(signature), len(_outputs(outputs))
+    n_up = upstream if isinstance(upstream, int) else len(upstream)
+    shape = f"({', '.join((*_outputs(outputs), 'cache'))})"
+
+    def calls(args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+        # the backward takes the cache the forward just returned (1 and 2 calls back), still in the worker
+        up = args[n_args:n_args + n_up]
+        return [(forward, args[:n_args], {}, (n_out,)), (name, [*up, Earlier(1, n_out)], {}, ()),
+                (name, [*up, Earlier(2, n_out)], {}, ())]
+
+    def once(args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+        return calls(args, kwargs)[:2]  # a further call: the cache's reuse was checked by the first
+
+    def combine(outs: list[Outcome]) -> Outcome:
+        fwd = outs[0]
+        if not fwd.ok:
+            # "rnn_step_forward, run first to make the cache, raised NotImplementedError: ..." (its own exception),
+            # "... failed: did not return within 5 s" (a hang, a missing function)
+            verb = "raised" if fwd.traceback and not fwd.fatal else "failed:"
+            fwd.error = f"{forward}, run first to make the cache, {verb} {fwd.error}"
+            fwd.named = True
+            return fwd
+        if not (isinstance(fwd.value, tuple) and len(fwd.value) == n_out + 1
+                and isinstance(fwd.value[n_out], Handle)):
+            return Outcome(error=f"{forward} should return a tuple {shape}")
+        out = outs[1]
+        if not out.ok:
+            return out
+        again = outs[2] if len(outs) > 2 else out  # two outcomes, the second ok: a further call (``once``)
+        if not again.ok or not same_values(out.value, again.value, REPEAT_TOL):
+            what = f"raised {again.error}" if not again.ok else "gave a different result"
+            return Outcome(error=f"using the same cache a second time {what}: the backward pass must not change "
+                                 "its cache (or the arrays in it)", fatal=again.fatal)
+        # positions: the forward's arguments keep theirs; the upstream gradients follow them
+        out.mutated = {**fwd.mutated, **{(str(n_args + int(k)) if k.isdigit() and int(k) < n_up else f"cache {k}"): v
+                                         for k, v in out.mutated.items()}}
+        out.aliased = sorted(set(fwd.aliased) | {n_args + i for i in out.aliased if i < n_up})
+        return out
+
+    return CallSequence(calls, combine, further=once)
+
+
+def own_forward_check(forward: str, name: str, signature: Sequence[str], shapes: Sequence[Sequence[tuple]],
+                      upstream: Sequence[str] | int = 1, outputs: Sequence[str] | int = ("value",),
+                      wrt: Sequence[str] | None = None) -> Callable[[Any], tuple[bool, str]]:
+    """A behaviour's ``run``: the student's backward is the vector-Jacobian product of the student's *own*
+    forward, measured by central differences through the student's code on fixed random instances.
+
+    Parameters
+    ----------
+    forward, name, signature, upstream, outputs
+        As in :func:`backward_sequence`.
+    shapes
+        Instances to try, each a list of shapes: the forward's arguments', then the upstream gradients'.
+    wrt
+        The arguments the backward returns gradients for, in its order (default: all of ``signature``).
+
+    Returns
+    -------
+    callable
+        ``run(target) -> (passed, explanation)``, for
+        ``Behaviour("backward matches your own forward", 1, run, needs_right_values=False)``.
+
+    Examples
+    --------
+    >>> run = own_forward_check("f", "f_backward", ("x", "w"), [((2, 3), (3, 4), (2, 4))])
+    >>> callable(run)
+    True
+    """
+    names = tuple(signature)
+    grads = tuple(wrt) if wrt is not None else names
+    n_args, n_up = len(names), upstream if isinstance(upstream, int) else len(upstream)
+    n_out = len(_outputs(outputs))
+    sequence = backward_sequence(forward, name, names, n_up, outputs)
+
+    def run(target: Any) -> tuple[bool, str]:
+        rng = np.random.default_rng(7)
+        for shape_set in shapes:
+            args = [rng.uniform(-1, 1, s) for s in shape_set[:n_args]]
+            ups = [rng.uniform(-1, 1, s) for s in shape_set[n_args:n_args + n_up]]
+            back = sequence.run(target, [*args, *ups])
+            if not back.ok:
+                return False, f"{name} failed: {back.error}"
+
+            def loss(p: dict, ups: list[np.ndarray] = ups) -> np.ndarray:  # <upstream, your forward(p)>
+                P = max(v.shape[0] for v in p.values())
+                value = forward_value(forward, outputs)
+                calls = [c for i in range(P)
+                         for c in value.calls([np.array(p[k][min(i, p[k].shape[0] - 1)]) for k in names], {})]
+                outs = call_all(target, calls)  # independent calls: sent ahead all at once
+                out = np.empty(P)
+                for i in range(P):
+                    f = value.combine(outs[i:i + 1]) if i < len(outs) else Outcome(error="not called")
+                    if not f.ok:
+                        raise ValueError(f"{forward} failed: {f.error}")
+                    values = (f.value,) if n_out == 1 else tuple(f.value)
+                    total = np.sum(np.asarray(values[0], dtype=float) * ups[0])
+                    for v, u in zip(values[1:], ups[1:]):
+                        total = total + np.sum(np.asarray(v, dtype=float) * u)
+                    out[i] = float(total)
+                return out
+
+            try:
+                numeric = central_difference_gradient(loss, dict(zip(names, args)), grads)
+            except ValueError as e:
+                return False, str(e)
+            got = back.value
+            if not (isinstance(got, (tuple, list)) and len(got) == len(grads)):
+                return False, f"{name} should return a tuple of {_count(len(grads))} gradients"
+            if all(not np.any(np.asarray(g, dtype=float)) for g in got):
+                # the derivative of a forward that ignores its inputs: no backward pass to reward
+                return False, (f"every gradient {name} returns is zero; it matches only a {forward} that "
+                               "ignores its inputs")
+            for k, g in zip(grads, got):
+                g = np.asarray(g, dtype=float)
+                if g.shape != numeric[k].shape or not CENTRAL_TOL.close(g, numeric[k]).all():
+                    return False, (f"the gradient for {k} is not the derivative of your own {forward} "
+                                   f"(checked by central differences on shapes {shape_set})")
+        return True, f"{name} is the vector-Jacobian product of your own {forward}"
+
+    return run
+
+
+def true_pair(forward_pass: Callable[..., Any], forward: str, outputs: int = 1,
+              ) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The true forward and backward functions of a pair, to stand in for the student's (``Question.stand_in``).
+
+    When a student's function calls their own wrong step functions (``rnn_backward`` calling
+    ``rnn_step_backward``), it is graded again with these in their place (:mod:`grader.stand_ins`);
+    both of a pair are replaced together (``stand_in_with``), since the true backward reads only
+    the true forward's cache: the forward's arguments.
+
+    Parameters
+    ----------
+    forward_pass
+        The grader's forward pass of the step (its values, without a cache).
+    forward
+        The student's name for the forward function (for the error on a foreign cache).
+    outputs
+        How many values the forward returns before its cache.
+
+    Returns
+    -------
+    (callable, callable)
+        ``forward(*args) -> (*values, cache)`` and ``backward(*upstream, cache) -> gradients``.
+
+    Examples
+    --------
+    >>> def step(x, w):
+    ...     return np.tanh(x * w)
+    >>> f, b = true_pair(step, "step_forward")
+    >>> value, cache = f(np.array([0.0]), np.array([2.0]))
+    >>> b(np.array([1.0]), cache)
+    (array([2.]), array([0.]))
+    """
+    n = len(_names(forward_pass))
+
+    def true_forward(*args: Any) -> tuple:
+        arrays = tuple(np.asarray(a, dtype=float) for a in args)
+        values = forward_pass(*arrays)
+        return (*(values if outputs > 1 else (values,)), arrays)
+
+    def true_backward(*args: Any) -> tuple[np.ndarray, ...]:
+        *up, cache = args
+        if not (isinstance(cache, (tuple, list)) and len(cache) == n):
+            raise TypeError(f"the cache is not one the true {forward} made")
+        ups = tuple(np.asarray(u, dtype=float) for u in up)
+        return vjp(forward_pass, tuple(cache), ups if len(ups) > 1 else ups[0])
+
+    return true_forward, true_backward
