@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.assignments import NAMES, TWO_WORKERS, UnknownAssignment, get
+from grader.assignments import NAMES, TWO_WORKERS, CourseError, UnknownAssignment, get, names
 
 
 class _LazyConsole:
@@ -69,7 +69,7 @@ def list_lines(width: int = 80) -> list[str]:
     import textwrap
 
     lines: list[str] = []
-    for name in NAMES:
+    for name in names():
         a = get(name)
         lines += textwrap.wrap(f"{name}: {a.title}, {a.points:g} points", width, subsequent_indent="    ")
         rows = [(q.function, f"{q.points + sum(b.points for b in q.behaviours):g}",
@@ -93,7 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    for name in NAMES:
+    for name in names():
         a = get(name)
         # the title above its own table; a function's name is never cut, the checks wrap
         out.print(f"[bold]{_escape(name)}[/bold]: {_escape(a.title)}, {a.points:g} points", soft_wrap=False)
@@ -109,7 +109,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _workers(name: str) -> int:
-    return 2 if name in TWO_WORKERS else 1
+    if name in NAMES:  # known without importing the assignment (and numpy)
+        return 2 if name in TWO_WORKERS else 1
+    from grader.grading import workers
+
+    return workers(get(name))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -254,13 +258,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from grader.assignments import solutions_for
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
     from grader.validate import validate
 
     status = 0
-    for name in args.assignments or NAMES:
+    for name in args.assignments or names():
         try:
-            solutions = load_solutions(name, solutions_dir(args.solutions))
+            solutions = load_solutions(name, solutions_dir(args.solutions or solutions_for(name)))
         except SolutionsNotFound as e:
             console.print(f"[red]error:[/red] {e}")
             return 2
@@ -376,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="the assignments, their functions and points").set_defaults(func=cmd_list)
 
     p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)")
-    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("notebook", help="the .ipynb notebook or .py file to check (a regular file, not a link)")
     p.add_argument("--summary", metavar="FILE", help="append a Markdown summary (score table, first failure) "
                    "to FILE, e.g. $GITHUB_STEP_SUMMARY; - for stdout")
@@ -385,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("grade", help="grade submissions with every check (needs solutions)")
-    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("submissions", nargs="+",
                    help=".ipynb or .py files, or folders of them (searched below, not through symbolic links); "
                    "each must exist")
@@ -411,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("otter", help="an otter-grader assignment generated from the declaration "
                        '(needs pip install "bptt-grader[otter]")')
-    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", required=True, help="folder for master/, student/ and autograder/")
     p.add_argument("--solutions", default=None, help="solutions folder (its reference.py fills the solution cells)")
     p.add_argument("--package", default=None, metavar="REQUIREMENT",
@@ -422,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_otter)
 
     p = sub.add_parser("gradescope", help="a Gradescope autograder zip that grades with the sandbox")
-    p.add_argument("assignment", choices=NAMES, help="the assignment (bptt-grader list shows them)")
+    p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", required=True, help="the zip to write")
     p.add_argument("--solutions", default=None, help="solutions folder, whose reference.py and misconceptions.py "
                    "of the assignment go into the zip (default: $BPTT_GRADER_SOLUTIONS, then ./solutions)")
@@ -456,7 +461,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="the report of what was written and every problem "
                    "(default: next to the first file written, <name>-report.txt)")
     p.set_defaults(func=cmd_export)
+
+    for command in sub.choices.values():  # every command finds a course's assignments
+        command.add_argument("--assignments", dest="course_folders", action="append", default=[], metavar="DIR",
+                             help="a course folder holding assignments of its own, <DIR>/<name>/assignment.py "
+                             "(again for more; also $BPTT_GRADER_ASSIGNMENTS, ./bptt-course.toml)")
     return parser
+
+
+def _courses(args: argparse.Namespace) -> None:
+    """``--assignments``: the course folders, the names asked for, and a course assignment's own solutions."""
+    from grader import assignments
+
+    assignments.add_courses(*args.course_folders)
+    asked = [args.assignment] if isinstance(getattr(args, "assignment", None), str) else []
+    asked += list(args.assignments) if args.command == "validate" else []
+    known = assignments.names()
+    for name in asked:
+        if name not in known:
+            raise UnknownAssignment(name)
+    course = [n for n in asked if assignments.course_of(n) is not None]
+    if course and args.command in ("otter", "gradescope"):
+        raise CourseError(f"{course[0]} is a course assignment: the {args.command} route carries only the bundled "
+                          "assignments so far (grade with bptt-grader grade)")
+    if course and getattr(args, "solutions", "unset") is None and args.command != "validate":
+        found = assignments.solutions_for(course[0])
+        args.solutions = str(found) if found is not None else None
 
 
 #: One BLAS thread in the grader's own process, unless the user says otherwise (set before numpy is
@@ -470,9 +500,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
     try:
+        _courses(args)
         return args.func(args)
-    except UnknownAssignment as e:
-        console.print(f"[red]error:[/red] {e}")
+    except (UnknownAssignment, CourseError) as e:
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -1,9 +1,33 @@
-"""The assignments, by name. Each module defines ``ASSIGNMENT`` (see :mod:`grader.questions`)."""
+"""The assignments, by name: the bundled ones, and a course's own. Each module defines ``ASSIGNMENT``
+(see :mod:`grader.questions`, and :mod:`grader.authoring` for a course's).
+
+A *course folder* holds a course's assignments, one folder each, outside the installed package::
+
+    <course>/<name>/assignment.py              the public part: forward pass, questions, strategies
+    <course>/<name>/<name>.ipynb               the student notebook
+    <course>/solutions/<name>/reference.py     the instructor's part (never given to students)
+    <course>/solutions/<name>/misconceptions.py
+
+Course folders are found, first found first: those added by :func:`add_courses` (``--assignments DIR``
+on every command), those in ``$BPTT_GRADER_ASSIGNMENTS`` (separated by ``os.pathsep``), those listed
+in a ``bptt-course.toml`` in the current folder (``assignments = ["path", ...]``, relative to it).
+:func:`get` looks in them, then among the bundled assignments; last, when the current folder is
+itself an assignment's public folder (it holds ``assignment.py``: a student's copy, where the
+notebook's ``check`` runs), the assignment of that name. Nothing of a course folder is needed by the
+sandboxed worker, which runs only the student's code.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from typing import TYPE_CHECKING
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing the declarations imports Hypothesis: only when an assignment is asked for
     from grader.questions import Assignment
@@ -17,17 +41,192 @@ NAMES = ("trask", "britz", "goodfellow", "martens", "cache")
 TWO_WORKERS = frozenset({"trask"})
 
 
+ENV_VAR = "BPTT_GRADER_ASSIGNMENTS"
+COURSE_FILE = "bptt-course.toml"
+PUBLIC_MODULE = "assignment.py"
+_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+_added: list[Path] = []
+_loaded: dict[Path, ModuleType] = {}
+
+
 class UnknownAssignment(KeyError):
     def __str__(self) -> str:
-        return f"unknown assignment {self.args[0]!r}; the assignments are: {', '.join(NAMES)}"
+        try:
+            known = names()
+        except CourseError:
+            known = NAMES
+        return f"unknown assignment {self.args[0]!r}; the assignments are: {', '.join(known)}"
+
+
+class CourseError(Exception):
+    """A course folder or a course assignment that cannot be used; the message says which and why."""
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name an assignment: lower-case letters, digits and ``_``, starting with a letter."""
+    return bool(_NAME.match(name))
+
+
+def add_courses(*folders: str | os.PathLike) -> None:
+    """Look for assignments in these course folders first (``--assignments DIR``).
+
+    Also put in ``$BPTT_GRADER_ASSIGNMENTS``, so that the grader's own processes (a batch's
+    workers) find them too.
+    """
+    paths = []
+    for folder in folders:
+        path = Path(folder).expanduser().resolve()
+        if not path.is_dir():
+            raise CourseError(f"--assignments names {path}, which is not a folder")
+        paths.append(path)
+    if not paths:
+        return
+    _added[:0] = [p for p in paths if p not in _added]
+    listed = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+    os.environ[ENV_VAR] = os.pathsep.join([*(str(p) for p in paths), *(p for p in listed if p not in map(str, paths))])
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    """``bptt-course.toml``: tomllib (Python 3.11+), else tomli if installed, else the one form it needs."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        import tomllib as toml
+    except ImportError:
+        try:
+            import tomli as toml  # type: ignore[no-redef]
+        except ImportError:
+            toml = None  # type: ignore[assignment]
+    if toml is not None:
+        try:
+            return toml.loads(text)
+        except ValueError as e:  # tomllib.TOMLDecodeError
+            raise CourseError(f"{path}: {e}") from None
+    found = re.search(r"^\s*assignments\s*=\s*\[(.*?)\]", re.sub(r"#[^\n\"']*", "", text), flags=re.M | re.S)
+    return {"assignments": re.findall(r"\"([^\"]*)\"|'([^']*)'", found.group(1)) if found else []}
+
+
+def course_folders() -> list[Path]:
+    """The course folders, in the order they are searched (see the module notes)."""
+    out: list[Path] = list(_added)
+    for entry in os.environ.get(ENV_VAR, "").split(os.pathsep):
+        if entry.strip():
+            path = Path(entry).expanduser().resolve()
+            if not path.is_dir():
+                raise CourseError(f"{ENV_VAR} names {path}, which is not a folder")
+            out.append(path)
+    config = Path.cwd() / COURSE_FILE
+    if config.is_file():
+        listed = _toml(config).get("assignments", [])
+        if isinstance(listed, str) or not isinstance(listed, list):
+            listed = [listed]
+        for entry in listed:
+            entry = "".join(entry) if isinstance(entry, tuple) else entry  # the fallback parser's matches
+            if not isinstance(entry, str):
+                raise CourseError(f"{config}: assignments lists folders as strings, not {entry!r}")
+            path = (config.parent / entry).expanduser().resolve()
+            if not path.is_dir():
+                raise CourseError(f"{config} names {path}, which is not a folder")
+            out.append(path)
+    return list(dict.fromkeys(out))
+
+
+def course_assignments() -> dict[str, Path]:
+    """Each course assignment's name, with its public module (``<course>/<name>/assignment.py``)."""
+    found: dict[str, Path] = {}
+    for folder in course_folders():
+        for module_path in sorted(folder.glob(f"*/{PUBLIC_MODULE}")):
+            name = module_path.parent.name
+            if valid_name(name) and name != "solutions":
+                found.setdefault(name, module_path)
+    return found
+
+
+def _here() -> dict[str, Path]:
+    """The current folder's assignment, when it is an assignment's public folder (a student's copy)."""
+    here = Path.cwd()
+    module_path = here / PUBLIC_MODULE
+    return {here.name: module_path} if valid_name(here.name) and module_path.is_file() else {}
+
+
+def names() -> tuple[str, ...]:
+    """Every assignment that can be asked for: the bundled ones, then the courses' (course folders' order)."""
+    course = course_assignments()
+    return (*NAMES, *(n for n in course if n not in NAMES), *(n for n in _here() if n not in NAMES and n not in course))
+
+
+def _public_module(name: str) -> Path | None:
+    """The public module of a course assignment ``name``, or ``None`` for a bundled one."""
+    course = course_assignments()
+    if name in course:
+        return course[name]
+    if name in NAMES:
+        return None
+    here = _here()
+    if name in here:
+        return here[name]
+    raise UnknownAssignment(name)
+
+
+def course_of(name: str) -> Path | None:
+    """The course folder of a course assignment, ``None`` for a bundled one."""
+    path = _public_module(name)
+    return None if path is None else path.parent.parent
+
+
+def solutions_for(name: str) -> Path | None:
+    """A course assignment's solutions folder, ``<course>/solutions``, when it has ``<name>/reference.py``."""
+    course = course_of(name)
+    if course is None or not (course / "solutions" / name / "reference.py").is_file():
+        return None
+    return course / "solutions"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    path = path.resolve()
+    if path in _loaded:
+        return _loaded[path]
+    # a name of its own per file (two courses may have assignments of one name); the last part is the assignment's,
+    # which names its instance lists (grader.drawn)
+    module_name = f"bptt_course_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}.{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise CourseError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and the instance lists look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        sys.modules.pop(module_name, None)
+        import traceback
+
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        raise CourseError(f"{path} failed to load: {type(e).__name__}: {e} "
+                          f"({Path(where.filename).name}, line {where.lineno})") from e
+    from grader.questions import Assignment
+
+    declared = getattr(module, "ASSIGNMENT", None)
+    if not isinstance(declared, Assignment):
+        raise CourseError(f"{path} declares no ASSIGNMENT (an Assignment: see grader.authoring)")
+    if declared.name != name:
+        raise CourseError(f"{path} declares the assignment {declared.name!r}; in the folder {name}/ it must be "
+                          f"named {name!r}")
+    _loaded[path] = module
+    return module
+
+
+def module(name: str) -> ModuleType:
+    """The module that declares the assignment ``name`` (a bundled module, or a course's ``assignment.py``)."""
+    path = _public_module(name)
+    if path is None:
+        return importlib.import_module(f"grader.assignments.{name}")
+    return _load(name, path)
 
 
 def get(name: str) -> Assignment:
-    """The assignment called ``name``."""
-    if name not in NAMES:
-        raise UnknownAssignment(name)
-    return importlib.import_module(f"grader.assignments.{name}").ASSIGNMENT
+    """The assignment called ``name``: a course's (course folders first), else a bundled one."""
+    return module(name).ASSIGNMENT
 
 
 def all_assignments() -> list[Assignment]:
-    return [get(n) for n in NAMES]
+    return [get(n) for n in names()]

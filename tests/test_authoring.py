@@ -1,0 +1,212 @@
+"""A course's own assignments: the authors' face (grader.authoring), course folders, and the fingerprint of a
+module's code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader import assignments, drawn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: A course assignment as small as one can be: one function, doubling its argument.
+DOUBLE = '''
+"""double: twice an array (a course assignment of the tests)."""
+
+from grader.authoring import Assignment, Instance, Question, array, composite, size
+
+
+@composite
+def _instances(draw):
+    n = draw(size(1, 3))
+    return Instance(args=(draw(array((n,))),), sizes={"n": n})
+
+
+ASSIGNMENT = Assignment("NAME", "Twice an array", "the tests", (
+    Question("double", 1, ("x",), _instances, lambda inst: 2 * inst.args[0], axes={"": ("i",)},
+             doc="""Return `2 * x`, a new array."""),
+))
+'''
+REFERENCE = "def double(x):\n    return 2 * x\n"
+
+
+def make_course(folder: Path, name: str = "double", module: str = DOUBLE, reference: bool = True) -> Path:
+    """A course folder with the one assignment ``name`` (public part, and its reference)."""
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    (folder / name / "assignment.py").write_text(module.replace("NAME", name))
+    if reference:
+        (folder / "solutions" / name).mkdir(parents=True, exist_ok=True)
+        (folder / "solutions" / name / "reference.py").write_text(REFERENCE)
+    return folder
+
+
+@pytest.fixture
+def courses(monkeypatch, tmp_path):
+    """No course folder but the test's own: none added, none in the environment, none in the current folder."""
+    monkeypatch.setattr(assignments, "_added", [])
+    monkeypatch.delenv(assignments.ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+#: The installed command (the one next to this Python), as an instructor runs it.
+COMMAND = str(Path(sys.executable).parent / "bptt-grader")
+
+
+def bptt_grader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in (assignments.ENV_VAR, "BPTT_GRADER_SOLUTIONS")}
+    return subprocess.run([COMMAND, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+# -- course folders --------------------------------------------------------------------------------
+
+def test_only_the_bundled_assignments_without_a_course(courses):
+    assert assignments.names() == assignments.NAMES
+    assert assignments.course_of("cache") is None
+
+
+def test_an_added_course_folder_is_searched_first(courses):
+    make_course(courses / "course")
+    assignments.add_courses(courses / "course")
+    assert assignments.names() == (*assignments.NAMES, "double")
+    a = assignments.get("double")
+    assert a.name == "double" and a.question("double").doc.startswith("Return")
+    assert assignments.course_of("double") == (courses / "course").resolve()
+    assert assignments.solutions_for("double") == (courses / "course" / "solutions").resolve()
+    # the grader's own processes (a batch's workers) find it too
+    assert str((courses / "course").resolve()) in os.environ[assignments.ENV_VAR]
+
+
+def test_a_course_assignment_shadows_a_bundled_one_of_its_name(courses):
+    make_course(courses / "course", name="cache")
+    assignments.add_courses(courses / "course")
+    assert assignments.get("cache").title == "Twice an array"
+    assert assignments.names() == assignments.NAMES  # listed once
+
+
+def test_the_environment_and_a_course_file_name_course_folders(courses, monkeypatch):
+    make_course(courses / "a", name="first")
+    make_course(courses / "b", name="second")
+    monkeypatch.setenv(assignments.ENV_VAR, str(courses / "a"))
+    (courses / assignments.COURSE_FILE).write_text('# the course\nassignments = ["b"]  # relative to this file\n')
+    assert assignments.names()[-2:] == ("first", "second")
+    assert assignments.course_folders() == [(courses / "a").resolve(), (courses / "b").resolve()]
+
+
+def test_the_course_file_is_read_without_tomllib(courses, monkeypatch):
+    """Python 3.10 has no tomllib; tomli is optional: the one form the file needs is read by hand."""
+    (courses / "x").mkdir()
+    (courses / "y").mkdir()
+    config = courses / assignments.COURSE_FILE
+    config.write_text("# course folders\nassignments = [\n  \"x\",  # the first\n  'y',\n]\n")
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    assert assignments._toml(config) == {"assignments": [("x", ""), ("", "y")]}
+    assert assignments.course_folders() == [(courses / "x").resolve(), (courses / "y").resolve()]
+
+
+def test_a_students_copy_of_the_public_folder_is_found_from_inside_it(courses, monkeypatch):
+    make_course(courses / "course", reference=False)
+    monkeypatch.chdir(courses / "course" / "double")  # where Jupyter runs the student's notebook
+    assert "double" in assignments.names()
+    assert assignments.get("double").name == "double"
+
+
+def test_what_cannot_be_used_says_why(courses, monkeypatch):
+    with pytest.raises(assignments.CourseError, match="not a folder"):
+        assignments.add_courses(courses / "nowhere")
+    make_course(courses / "c1", module="ASSIGNMENT = None\n")
+    make_course(courses / "c2", name="named", module=DOUBLE.replace('Assignment("NAME"', 'Assignment("other"'))
+    make_course(courses / "c3", name="broken", module="def oops(:\n")
+    assignments.add_courses(courses / "c1", courses / "c2", courses / "c3")
+    with pytest.raises(assignments.CourseError, match="declares no ASSIGNMENT"):
+        assignments.get("double")
+    with pytest.raises(assignments.CourseError, match="must be named 'named'"):
+        assignments.get("named")
+    with pytest.raises(assignments.CourseError, match="SyntaxError"):
+        assignments.get("broken")
+    with pytest.raises(assignments.UnknownAssignment) as unknown:
+        assignments.get("nosuch")
+    assert str(unknown.value).endswith("cache, double, named, broken")  # every name, in the folders' order
+
+
+def test_the_command_checks_names_after_reading_the_course_folders(courses):
+    make_course(courses / "course")
+    proc = bptt_grader("check", "nosuch", "x.ipynb", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 2
+    assert "unknown assignment 'nosuch'; the assignments are: trask, britz, goodfellow, martens, cache, double" \
+        in " ".join(proc.stderr.split())
+    proc = bptt_grader("list", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 0 and "double: Twice an array, 1 points" in proc.stdout
+    proc = bptt_grader("gradescope", "double", "--out", "x.zip", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 2 and "course assignment" in proc.stderr
+
+
+def test_a_course_assignment_is_validated_and_graded_with_its_own_solutions(courses):
+    make_course(courses / "course")
+    (courses / "sub.py").write_text("def double(x):\n    return x + x\n")
+    proc = bptt_grader("validate", "double", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok   double: reference: 1 / 1" in proc.stdout
+    proc = bptt_grader("grade", "double", "sub.py", "--out", "out", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sub: 1 / 1" in proc.stderr
+
+
+# -- instance lists of a course assignment ----------------------------------------------------------------
+
+def test_a_course_assignments_lists_are_drawn_once_and_kept_in_the_user_cache(courses, monkeypatch):
+    from grader.grading import passing_draws
+
+    make_course(courses / "course")
+    monkeypatch.setenv("BPTT_GRADER_CACHE", str(courses / "cache"))
+    assignments.add_courses(courses / "course")
+    q = assignments.get("double").question("double")
+    drawn.forget()
+    try:
+        assert drawn.remembered(q, q.examples) is None  # nothing shipped for it
+        first = passing_draws(q)
+        (kept,) = (courses / "cache").glob("double.double.40.*.drawn")
+        drawn.forget()
+        assert drawn.remembered(q, q.examples) is not None and len(first) == q.examples
+        assert kept.is_file()
+    finally:
+        drawn.forget()
+
+
+def test_the_fingerprint_ignores_comments_docstrings_and_layout_but_not_code(tmp_path):
+    code = textwrap.dedent('''
+        """A module."""
+        import numpy as np
+
+
+        def f(x):
+            """Doubles."""
+            return 2 * x  # twice
+        ''')
+    cleaned = textwrap.dedent('''
+        import numpy as np
+        # a comment of its own
+        def f(x):
+            return 2 * x
+        ''')
+    changed = code.replace("2 * x", "3 * x")
+    digest = [drawn._code_digest(text.encode()) for text in (code, cleaned, changed)]
+    assert digest[0] == digest[1] != digest[2]
+    assert drawn._code_digest(b"def f(:") != drawn._code_digest(b"def g(:")  # no syntax tree: the bytes
+
+
+# -- the package knows nothing of a course's assignments -----------------------------------------------------
+
+def test_the_package_never_mentions_a_course_assignment():
+    """lstm is written through the authors' face alone: not a line of the package is specific to it."""
+    for path in sorted((ROOT / "grader").rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".toml", ".txt", ".md", ".json", ""):
+            assert "lstm" not in path.read_text(errors="replace").lower(), path
+    assert not list((ROOT / "grader").rglob("lstm*"))
