@@ -22,6 +22,10 @@ leading axis (a stack of perturbed copies, or one copy), so it is written for le
 ``x @ W`` and ``a[..., :H]`` work as they are, a bias is added as ``b[..., None, :]``, and a sum
 names its axes from the end. The same function, called without leading axes, gives the truth.
 
+``bptt-grader new NAME`` writes a working example of such a module (:func:`write_skeleton`), and
+``bptt-grader notebook NAME`` the student notebook of one (:func:`build_notebook`);
+``docs/authoring.md`` walks from there to a graded class.
+
 Examples
 --------
 >>> from grader.authoring import Assignment, Question, vjp
@@ -36,25 +40,20 @@ array([[0.42, 0.42]])
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from grader import diagnose as _diagnose
 from grader import strategies as _gs
-from grader.diagnose import mistake, same_values
+from grader.diagnose import same_values
 from grader.oracles import derivative as _derivative
-from grader.oracles.derivative import (
-    CENTRAL_TOL,
-    Tolerance,
-    central_difference_gradient,
-    log_softmax,
-    sigmoid,
-    softmax,
-    tanh,
-)
+from grader.oracles.derivative import CENTRAL_TOL, Tolerance, central_difference_gradient
 from grader.questions import Assignment, Behaviour, CallSequence, Question, Rows
-from grader.strategies import Instance, composite, st
+from grader.strategies import Instance, st
 from grader.target import Outcome, call_all
 from grader.wire import Earlier, Handle
 
@@ -68,6 +67,8 @@ __all__ = [
     "gradient", "vjp", "tanh", "sigmoid", "softmax", "log_softmax",
     # forward/backward pairs
     "forward_value", "backward_sequence", "own_forward_check", "true_pair",
+    # tools
+    "write_skeleton", "build_notebook",
 ]
 
 #: Two calls of deterministic code with the same arguments in one process: bitwise equal, but a
@@ -78,6 +79,60 @@ _COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", 
 
 def _count(n: int) -> str:
     return _COUNT[n] if n < len(_COUNT) else str(n)
+
+
+def mistake(id: str, function: str, name: str, explanation: str,
+            companions: Mapping[str, Callable[..., Any]] | None = None) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a known wrong way to compute a graded function (in ``solutions/<name>/misconceptions.py``).
+
+    Parameters
+    ----------
+    id
+        A short stable name, shown in results and summaries (``"cache-no-carry"``).
+    function
+        The graded function it imitates.
+    name
+        What the mistake is, in a few words (feedback's "This looks like a known mistake: ...").
+    explanation
+        Why it is wrong and how to write it instead (for the student; whitespace is folded).
+    companions
+        Other functions of the reference replaced while this mistake is tried (a backward pass that
+        reads its own forward's cache).
+
+    Returns
+    -------
+    callable
+        A decorator: the decorated function becomes the :class:`~grader.diagnose.Mistake`, matched when
+        it reproduces a student's outcome (values and any changed argument) on every failing instance.
+
+    Examples
+    --------
+    >>> @mistake("demo-plus", "double", "x + 1 instead of 2 * x", "Doubling is 2 * x.")
+    ... def plus_one(x):
+    ...     return x + 1
+    >>> plus_one.id, plus_one(1)
+    ('demo-plus', 2)
+    """
+    return _diagnose.mistake(id, function, name, explanation, dict(companions) if companions else None)
+
+
+def composite(draw_instance: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a strategy of a function that draws one instance (``hypothesis.strategies.composite``, built lazily).
+
+    ``draw_instance(draw, *args)`` draws sizes first, then arrays of those sizes, and returns an
+    :class:`Instance`; extra arguments are the strategy's own (``_step(upstream=True)``).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> @composite
+    ... def pairs(draw):
+    ...     n = draw(size(1, 3))
+    ...     return Instance(args=(draw(array((n,))), draw(array((n,)))), sizes={"n": n})
+    >>> find(pairs(), lambda inst: inst.sizes["n"] == 2).args
+    (array([0., 0.]), array([0., 0.]))
+    """
+    return _gs.composite(draw_instance)
 
 
 # -- instances ---------------------------------------------------------------------------------------
@@ -320,6 +375,50 @@ def vjp(forward: Callable[..., Any], args: Sequence[Any] | Mapping[str, Any], up
     cotangent = tuple(upstream) if isinstance(upstream, (tuple, list)) else upstream
     g = _derivative.vjp(forward, primals, cotangent, names)
     return {k: g[k] for k in names} if isinstance(args, Mapping) else tuple(g[k] for k in names)
+
+
+def tanh(z: Any) -> Any:
+    """``np.tanh``, faster on the complex-step inputs :func:`gradient` and :func:`vjp` pass.
+
+    Examples
+    --------
+    >>> tanh(np.array([0.0, 1.0]))
+    array([0.        , 0.76159416])
+    """
+    return _derivative.tanh(z)
+
+
+def sigmoid(z: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-z))``, analytic (no clipping, which would stop the complex step).
+
+    Examples
+    --------
+    >>> sigmoid(np.array([0.0]))
+    array([0.5])
+    """
+    return _derivative.sigmoid(z)
+
+
+def softmax(z: Any) -> Any:
+    """Softmax over the last axis, shifted by the real part of its maximum (a constant for derivatives).
+
+    Examples
+    --------
+    >>> softmax(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    return _derivative.softmax(z)
+
+
+def log_softmax(z: Any) -> Any:
+    """The logarithm of :func:`softmax`, over the last axis, without forming the softmax.
+
+    Examples
+    --------
+    >>> np.round(log_softmax(np.array([0.0, 0.0])), 4)
+    array([-0.6931, -0.6931])
+    """
+    return _derivative.log_softmax(z)
 
 
 # -- forward/backward pairs (the step/cache style) ---------------------------------------------------
@@ -566,3 +665,208 @@ def true_pair(forward_pass: Callable[..., Any], forward: str, outputs: int = 1,
         return vjp(forward_pass, tuple(cache), ups if len(ups) > 1 else ups[0])
 
     return true_forward, true_backward
+
+
+# -- tools: a course assignment's skeleton, and its student notebook -------------------------------------
+
+SKELETON = '''"""NAME: one step of a tanh layer, backward (replace this text: it opens the student notebook).
+
+A layer computes `h = tanh(x @ W + b)` for a batch of `N` rows: `x (N, D)`, `W (D, H)`, `b (H,)`.
+Its backward pass takes the upstream gradient `dh (N, H)` of some loss with respect to `h`, and
+returns the gradients of that loss with respect to `x`, `W` and `b`.
+"""
+
+from grader.authoring import Assignment, Instance, Question, array, batch, composite, hidden, scale, size, tanh, vjp
+
+ARGS = ("x", "W", "b")
+
+
+def forward(x, W, b):
+    """The forward pass, `tanh(x @ W + b)`: yours goes here.
+
+    Written for leading axes (the grader differentiates it on a stack of perturbed copies): the bias is
+    added as `b[..., None, :]`. Use analytic operations (tanh, sigmoid, exp, @): no abs or comparisons.
+    """
+    return tanh(x @ W + b[..., None, :])
+
+
+@composite
+def _instances(draw):
+    N, D, H = draw(batch()), draw(size(1, 4)), draw(hidden())
+    s = draw(scale())  # one weight scale per instance, from near-linear to saturated
+    x, W, b = draw(array((N, D))), draw(array((D, H), s)), draw(array((H,), s))
+    return Instance(args=(x, W, b, draw(array((N, H)))), sizes={"N": N, "D": D, "H": H})
+
+
+def _truth(instance):
+    x, W, b, dh = instance.args
+    return vjp(forward, (x, W, b), dh)
+
+
+ASSIGNMENT = Assignment(
+    name="NAME",
+    title="One step of a tanh layer, backward",
+    source="replace: where the notation comes from",
+    questions=(
+        Question("layer_backward", 2, (*ARGS, "dh"), _instances, _truth, parts=("dx", "dW", "db"),
+                 axes={"dx": ("n", "input"), "dW": ("input", "unit"), "db": ("unit",)},
+                 doc="""With `a = x @ W + b` and `h = tanh(a)`, the gradient reaching `a` is
+                 `da = dh * (1 - h**2)`. Return the tuple `(dx, dW, db)`, shaped like `x`, `W` and `b`."""),
+    ),
+)
+'''
+
+SKELETON_REFERENCE = '''"""The reference solution of NAME (instructor only: never give this folder to students)."""
+
+import numpy as np
+
+
+def layer_backward(x, W, b, dh):
+    h = np.tanh(x @ W + b)
+    da = dh * (1 - h**2)  # the gradient reaching the pre-activation
+    return da @ W.T, x.T @ da, da.sum(axis=0)
+'''
+
+SKELETON_MISCONCEPTIONS = '''"""Known mistakes in NAME: each computes a graded function the wrong way a student would.
+
+`bptt-grader validate NAME` checks that each one fails a check and is diagnosed as itself; feedback
+names the one a student's function reproduces, with its explanation.
+"""
+
+from grader.authoring import mistake
+
+
+@mistake("NAME-missing-tanh-derivative", "layer_backward", "(1 - h**2) left out",
+         """h = tanh(a), so the gradient reaching a is dh * (1 - h**2); every gradient (dx, dW, db) is computed
+         from that, not from dh itself.""")
+def missing_tanh_derivative(x, W, b, dh):
+    return dh @ W.T, x.T @ dh, dh.sum(axis=0)
+'''
+
+COURSE_FILE_TEXT = '''# bptt-grader finds this course's assignments here when run from this folder
+# (or pass --assignments DIR, or set BPTT_GRADER_ASSIGNMENTS).
+assignments = ["."]
+'''
+
+
+def write_skeleton(name: str, course: str | Path = ".") -> list[Path]:
+    """Write a course assignment's folders: a working example to start from (``bptt-grader new``).
+
+    ``<course>/<name>/assignment.py`` (the public part: a forward pass and one question),
+    ``<course>/solutions/<name>/reference.py`` and ``misconceptions.py`` (the instructor's part), and
+    ``<course>/bptt-course.toml`` when there is none. As written, it passes ``bptt-grader validate``.
+
+    Parameters
+    ----------
+    name
+        The assignment's name: lower-case letters, digits and underscores, starting with a letter.
+    course
+        The course folder (made if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written. Nothing is overwritten: an existing file is an error, before anything is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     [str(p.relative_to(d)) for p in write_skeleton("demo", d)]
+    ['demo/assignment.py', 'solutions/demo/reference.py', 'solutions/demo/misconceptions.py', 'bptt-course.toml']
+    """
+    from grader.assignments import valid_name
+
+    if not valid_name(name):
+        raise ValueError(f"{name!r} cannot name an assignment: use lower-case letters, digits and underscores, "
+                         "starting with a letter")
+    course = Path(course)
+    solutions = course / "solutions" / name
+    files = {course / name / "assignment.py": SKELETON, solutions / "reference.py": SKELETON_REFERENCE,
+             solutions / "misconceptions.py": SKELETON_MISCONCEPTIONS}
+    existing = [p for p in files if p.exists()]
+    if existing:
+        raise FileExistsError(f"{existing[0]} exists: not overwritten (choose another name, or remove it)")
+    if not (course / "bptt-course.toml").exists():
+        files[course / "bptt-course.toml"] = COURSE_FILE_TEXT
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.replace("NAME", name))
+    return list(files)
+
+
+def _student_arguments(q: Question) -> tuple[str, ...]:
+    return q.arguments or q.signature
+
+
+def _summary(q: Question, width: int = 100) -> str:
+    """The skeleton's docstring: what the function returns, from its ``doc`` (its "return ..." sentence)."""
+    text = " ".join(q.doc.split())
+    found = re.search(r"\b[Rr]eturns? (.*?)(\.(\s|$)|$)", text)
+    if found:
+        text = "Return " + found.group(1)
+    elif q.parts:
+        text = f"Return ({', '.join(q.parts)})"
+    text = text.split(". ")[0].rstrip(".") or q.function
+    if len(text) > width:
+        text = text[:width].rsplit(" ", 1)[0] + " ..."
+    return text.replace('"""', "'''").replace("\\", "\\\\") + "."
+
+
+def build_notebook(name: str) -> Any:
+    """The student notebook of an assignment, from its public part alone (``bptt-grader notebook``).
+
+    Markdown from the assignment module's docstring, then for each question its call, points and
+    ``doc``, a skeleton cell (the function, raising ``NotImplementedError``) and a ``check`` cell;
+    last, a cell checking everything. Edit it by hand from there (the notation, figures, hints).
+
+    Parameters
+    ----------
+    name
+        The assignment (bundled or a course's, see :func:`grader.assignments.get`).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        A version 4 notebook without outputs (write it with ``nbformat.write``).
+
+    Examples
+    --------
+    >>> nb = build_notebook("cache")
+    >>> nb.cells[-1].source
+    'check("cache", globals())'
+    """
+    import nbformat
+
+    from grader.assignments import get, module
+
+    a = get(name)
+    doc = inspect.cleandoc(module(name).__doc__ or "")
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    cells = [md(f"# {a.title}\n\n{doc}".rstrip()), md(
+        "## Checking your work\n\n"
+        "After each function, run its check cell: `check(...)` runs your function on many small generated "
+        "problems and compares it with the derivative of the forward pass, which the grader computes itself. "
+        "It needs no answer key; when something is wrong it shows the smallest problem your function fails on, "
+        "expected against got, and where the error sits.\n\n"
+        f"Keep this notebook in the folder it came in, next to `assignment.py`: that is where `check` finds "
+        f"the assignment `{a.name}`. From a terminal, in that folder: `bptt-grader check {a.name} {a.name}.ipynb`."),
+        code("import numpy as np\n\nfrom grader import check")]
+    for k, q in enumerate(a.questions, 1):
+        args = _student_arguments(q)
+        points = q.points + sum(b.points for b in q.behaviours)
+        extra = "".join(f" + {b.points:g} (*{b.name}*)" for b in q.behaviours)
+        head = f"## {k}. `{q.function}({', '.join(args)})`\n\nPoints: {points:g}" + (
+            f" = {q.points:g}{extra}" if q.behaviours else "") + "."
+        text = inspect.cleandoc(q.doc) if q.doc else ""
+        cells.append(md(f"{head}\n\n{text}".rstrip()))
+        cells.append(code(f'def {q.function}({", ".join(args)}):\n    """{_summary(q)}"""\n'
+                          f'    raise NotImplementedError("{q.function}")'))
+        cells.append(code(f'check("{a.name}", {q.function})'))
+    cells += [md("## Everything at once"), code(f'check("{a.name}", globals())')]
+    for i, cell in enumerate(cells):
+        cell.id = f"{a.name}-{i}"  # not random: the same notebook again is the same file
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.validate(nb)
+    return nb

@@ -257,13 +257,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _to_validate(solutions: str | None) -> list[str]:
+    """``validate`` without names: the bundled assignments; with course folders, the courses' assignments and
+    the bundled ones whose reference is in the solutions folder."""
+    from grader.assignments import course_of
+    from grader.oracles.reference import SolutionsNotFound, solutions_dir
+
+    course = [n for n in names() if course_of(n) is not None]
+    if not course:
+        return list(NAMES)
+    try:
+        folder = solutions_dir(solutions)
+    except SolutionsNotFound:
+        return course
+    return course + [n for n in NAMES if n not in course and (folder / n / "reference.py").is_file()]
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from grader.assignments import solutions_for
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
     from grader.validate import validate
 
     status = 0
-    for name in args.assignments or names():
+    for name in args.assignments or _to_validate(args.solutions):
         try:
             solutions = load_solutions(name, solutions_dir(args.solutions or solutions_for(name)))
         except SolutionsNotFound as e:
@@ -366,6 +382,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    """A course assignment's folders, from a working example (:func:`grader.authoring.write_skeleton`)."""
+    from grader.authoring import write_skeleton
+
+    if args.name in NAMES:
+        console.print(f"[red]error:[/red] {args.name} is a bundled assignment: choose another name")
+        return 2
+    try:
+        written = write_skeleton(args.name, args.course)
+    except (ValueError, FileExistsError) as e:
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
+        return 2
+    for path in written:
+        out.print(f"wrote {path}", markup=False)
+    course = args.course
+    out.print(f"\nA working example (a tanh layer's backward pass). Make it yours: the forward pass and questions in "
+              f"{Path(course) / args.name / 'assignment.py'}, the reference in "
+              f"{Path(course) / 'solutions' / args.name / 'reference.py'}; then\n"
+              f"  bptt-grader validate {args.name} --assignments {course}\n"
+              f"  bptt-grader notebook {args.name} --assignments {course}", markup=False)
+    return 0
+
+
+def cmd_notebook(args: argparse.Namespace) -> int:
+    """The student notebook of an assignment, from its public part (:func:`grader.authoring.build_notebook`)."""
+    import nbformat
+
+    from grader.assignments import course_of
+    from grader.authoring import build_notebook
+
+    course = course_of(args.assignment)
+    target = Path(args.out) if args.out else (course / args.assignment if course else Path.cwd()) / \
+        f"{args.assignment}.ipynb"
+    if target.exists() and not args.force:
+        console.print(f"[red]error:[/red] {_escape(str(target))} exists (edited by hand?): not overwritten; pass "
+                      "--force to replace it, or --out FILE")
+        return 2
+    nb = build_notebook(args.assignment)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    out.print(f"wrote {target} ({len(nb.cells)} cells): edit it from there, then give students its folder "
+              "(assignment.py and the notebook; never solutions/)", markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bptt-grader", description="Property-based grader for BPTT assignments.")
     parser.add_argument("--version", action="version", version=f"bptt-grader {__version__}")
@@ -461,6 +522,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="the report of what was written and every problem "
                    "(default: next to the first file written, <name>-report.txt)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("new", help="start a course assignment: a working example to make yours",
+                       description="Write <course>/NAME/assignment.py (a forward pass and a question), "
+                       "<course>/solutions/NAME/reference.py and misconceptions.py, and <course>/bptt-course.toml; "
+                       "see docs/authoring.md.")
+    p.add_argument("name", help="the assignment's name (lower-case letters, digits, _)")
+    p.add_argument("--course", default=".", metavar="DIR", help="the course folder (default: this folder)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("notebook", help="the student notebook of an assignment, from its public part")
+    p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="where to write it (default: <course>/NAME/NAME.ipynb for a course assignment, "
+                   "else ./NAME.ipynb)")
+    p.add_argument("--force", action="store_true", help="replace an existing notebook")
+    p.set_defaults(func=cmd_notebook)
 
     for command in sub.choices.values():  # every command finds a course's assignments
         command.add_argument("--assignments", dest="course_folders", action="append", default=[], metavar="DIR",

@@ -210,3 +210,101 @@ def test_the_package_never_mentions_a_course_assignment():
         if path.is_file() and path.suffix in (".py", ".toml", ".txt", ".md", ".json", ""):
             assert "lstm" not in path.read_text(errors="replace").lower(), path
     assert not list((ROOT / "grader").rglob("lstm*"))
+
+
+# -- the face -----------------------------------------------------------------------------------------
+
+def test_every_name_of_the_face_is_documented_with_an_example():
+    from grader import authoring
+
+    for name in authoring.__all__:
+        obj = getattr(authoring, name)
+        if name in ("st",) or not callable(obj):
+            continue
+        doc = obj.__doc__ or ""
+        assert doc.strip(), f"{name} has no docstring"
+        if name != "Instance":  # grader.strategies' own (every example builds one)
+            assert "Examples\n" in doc, f"{name}'s docstring has no Examples section"
+
+
+def test_the_examples_of_the_face_run():
+    import doctest
+
+    from grader import authoring, questions
+
+    for module in (authoring, questions):
+        failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert tried and not failures, module.__name__
+
+
+def test_vjp_takes_any_arity_and_any_tuple_of_outputs():
+    import numpy as np
+
+    from grader.authoring import gradient, vjp
+
+    def forward(a, b, c):
+        return a * b, b * c, a + c
+
+    args = (np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([5.0, 6.0]))
+    up = (np.array([1.0, 1.0]), np.array([10.0, 10.0]), np.array([100.0, 100.0]))
+    da, db, dc = vjp(forward, args, up)
+    assert np.allclose(da, 3 * np.array([1, 1]) * [3, 4] / 3 + 100) and np.allclose(db, [1 + 50, 2 + 60])
+    assert np.allclose(dc, [30 + 100, 40 + 100])
+    by_name = vjp(forward, dict(zip("abc", args)), up, wrt=["c"])
+    assert list(by_name) == ["c"] and np.allclose(by_name["c"], dc)
+    (g,) = gradient(lambda a, b, c: (a * b * c).sum(axis=-1), args, wrt=["b"])
+    assert np.allclose(g, [5, 12])
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        vjp(forward, args[:2], up)
+
+
+# -- bptt-grader new and bptt-grader notebook ---------------------------------------------------------
+
+def test_new_writes_a_course_that_validates_out_of_the_box(tmp_path):
+    proc = bptt_grader("new", "demo", "--course", "course", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for part in ("demo/assignment.py", "solutions/demo/reference.py", "solutions/demo/misconceptions.py",
+                 "bptt-course.toml"):
+        assert (tmp_path / "course" / part).is_file(), part
+    proc = bptt_grader("validate", "demo", "--assignments", "course", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok   demo: reference: 2 / 2" in proc.stdout and "demo-missing-tanh-derivative" in proc.stdout
+    proc = bptt_grader("validate", cwd=tmp_path / "course")  # the course file: no --assignments there
+    assert proc.returncode == 0 and "ok   demo: reference" in proc.stdout, proc.stdout + proc.stderr
+    again = bptt_grader("new", "demo", "--course", "course", cwd=tmp_path)
+    assert again.returncode == 2 and "not overwritten" in again.stderr
+    assert bptt_grader("new", "cache", "--course", "course", cwd=tmp_path).returncode == 2  # a bundled name
+    assert bptt_grader("new", "Not-A-Name", "--course", "course", cwd=tmp_path).returncode == 2
+
+
+def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(courses, monkeypatch):
+    import contextlib
+    import io
+
+    import nbformat
+
+    from grader.authoring import build_notebook, write_skeleton
+
+    write_skeleton("demo", courses / "course")
+    assignments.add_courses(courses / "course")
+    proc = bptt_grader("notebook", "demo", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    path = courses / "course" / "demo" / "demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb == build_notebook("demo")
+    text = "\n".join(c.source for c in nb.cells)
+    assert text.startswith("# One step of a tanh layer, backward\n\ndemo: one step of a tanh layer")
+    assert 'def layer_backward(x, W, b, dh):\n    """Return the tuple `(dx, dW, db)`' in text
+    assert 'check("demo", layer_backward)' in text and 'check("demo", globals())' in text
+    refused = bptt_grader("notebook", "demo", "--assignments", "course", cwd=courses)
+    assert refused.returncode == 2 and "not overwritten" in refused.stderr
+    # a student's kernel runs in the folder of the notebook: check finds the assignment there
+    monkeypatch.setattr(assignments, "_added", [])
+    monkeypatch.chdir(path.parent)
+    out, ns = io.StringIO(), {"__name__": "__main__"}
+    with contextlib.redirect_stdout(out):
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                exec(cell.source, ns)
+    assert out.getvalue().count("NotImplementedError") >= 2 and "PASS" not in out.getvalue()
