@@ -15,6 +15,7 @@ import pytest
 
 from grader import drawn, grading, wire
 from grader.assignments import NAMES, get
+from grader.credit import ValueProfile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,9 +132,10 @@ def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_d
 
     fresh = grading.search(q.instances(), judge, q.examples)
     generated: list = []
-    assert grading._search_derivative(q, lambda i: None, q.examples, generated, _NoFatal()) is None  # remembered
+    assert grading._search_derivative(q, lambda i: None, q.examples, generated, _NoFatal(),
+                                      ValueProfile()) is None  # remembered
     drawn.forget()
-    again = grading._search_derivative(q, judge, q.examples, [], _NoFatal())
+    again = grading._search_derivative(q, judge, q.examples, [], _NoFatal(), ValueProfile())
     assert fresh is not None and again is not None
     assert grading._key(again[0]) == grading._key(fresh[0]) and again[1] == fresh[1]
 
@@ -146,8 +148,11 @@ class _NoFatal:
 
     def student(self, inst):
         class _Out:
-            fatal = False
+            fatal, value = False, None
         return _Out()
+
+    def truth(self, inst):
+        return None
 
 
 def test_a_correct_submission_with_shipped_or_remembered_instances_never_imports_hypothesis(tmp_path):

@@ -52,7 +52,7 @@ def test_each_function_scored_on_its_own(tmp_path, solutions_dir):
     # delta_t is wrong on most instances, so its form (the contract) earns nothing either (grader.credit);
     # delta_o's values are right (it only changes its argument): it keeps derivative and reference
     assert score == {"delta_o": 0.75, "delta_t": 0.0, "delta_t_prev": 1.0, "bptt": 0.0}
-    assert data["score"] == 2.0 and data["max_score"] == 7.0
+    assert data["score"] == 1.75 and data["max_score"] == 7.0
     by_name = {t["name"]: t for t in data["tests"]}
     assert by_name["delta_o: contract"]["extra_data"]["misconception"] == "britz-delta-o-aliasing"
     assert by_name["delta_t: derivative"]["extra_data"]["misconception"] == "britz-missing-tanh-derivative"

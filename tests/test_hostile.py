@@ -101,7 +101,7 @@ CASES: dict[str, tuple[object, str, dict[str, float], str]] = {
                                          "np.testing.assert_allclose = lambda *a, **k: None\n"
                                          "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)\n"
                                          "def delta_t(V, d, s):\n    return V.T @ d\n"),
-                          ".py", {**FULL, "delta_t": 0.25}, "differs from the derivative"),
+                          ".py", {**FULL, "delta_t": 0.0}, "differs from the derivative"),  # wrong: no form credit
     "subclass": (source(delta_t="class M(np.ndarray):\n    pass\n"
                                 "def delta_t(V, d, s):\n    return (V.T @ d * (1 - s**2)).view(M)\n"),
                  ".py", {**FULL, "delta_t": 0.75}, "subclass of numpy.ndarray"),
