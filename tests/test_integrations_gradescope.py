@@ -52,12 +52,17 @@ def test_the_zip_has_what_gradescope_needs(autograder_zip):
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
         config = json.loads(zf.read("bptt-autograder.json"))
         setup = zf.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "bptt-autograder.json", "solutions/britz/reference.py",
+    assert {"setup.sh", "run_autograder", "bptt-autograder.json", "requirements.txt", "solutions/britz/reference.py",
             "solutions/britz/misconceptions.py", wheel_name()} == names  # no other assignment's solutions
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert config == {"format": 1, "assignment": "britz", "sandbox": "auto",
                       "visibility": {"reference": "after_published"}}
-    assert f'"$SOURCE/{wheel_name()}"' in setup and "'hypothesis==" in setup and "bubblewrap" in setup
+    assert "pip install --no-cache-dir -r requirements.txt" in setup and "bubblewrap" in setup
+    with zipfile.ZipFile(autograder_zip) as zf:
+        requirements = zf.read("requirements.txt").decode().splitlines()
+    assert f"./{wheel_name()}" in requirements  # the grader: this very wheel
+    assert any(r.startswith("hypothesis>=") and ",<" in r for r in requirements)  # bounded, not pinned
+    assert not any("==" in r for r in requirements)
     for script in ("setup.sh", "run_autograder"):
         with zipfile.ZipFile(autograder_zip) as zf:
             text = zf.read(script).decode()

@@ -2,9 +2,12 @@
 
 :func:`build_autograder` writes the zip Gradescope asks for: ``setup.sh``
 (installs bubblewrap and bptt-grader into a virtualenv, once, when Gradescope
-builds the image), ``run_autograder`` (grades one submission), the
-assignment's solutions, a config file, and a wheel of this installation (or a
-pip requirement given instead).
+builds the image), ``requirements.txt`` (what setup.sh installs: the grader's
+wheel, pinned as the very file, and its dependencies, bounded so that they
+resolve on every Python an image may have, 3.10 to 3.13), ``run_autograder``
+(grades one submission), the assignment's solutions, a config file, and the
+wheel of this installation (:func:`grader.integrations.package.build_wheel`,
+with the shipped instance lists), or a pip requirement given instead.
 
 ``run_autograder`` calls :func:`run`, which grades the submission in
 ``ROOT/submission`` exactly as ``bptt-grader grade`` does (a worker process,
@@ -44,14 +47,17 @@ SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu).
 set -euo pipefail
-SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 # bubblewrap: student code runs where it cannot see the solutions (when the container allows namespaces)
 apt-get install -y --no-install-recommends python3 python3-venv bubblewrap
 # a virtualenv: Ubuntu 24.04's system pip refuses to install packages (PEP 668)
 python3 -m venv /opt/bptt-grader
-/opt/bptt-grader/bin/pip install --no-cache-dir {requirements}
+# requirements.txt: the grader's own wheel (this very file), its dependencies bounded, not pinned, so that they
+# install on the image's Python (3.10 on Ubuntu 22.04, 3.12 on 24.04); grading is decided by the instance lists
+# shipped inside the wheel, whatever Hypothesis is installed
+(cd "$SOURCE" && /opt/bptt-grader/bin/pip install --no-cache-dir -r requirements.txt)
 # fail the build, not the first submission, if the grader cannot start or load the solutions; and draw
 # any instance list the grader does not ship once, here, rather than in each submission's container
 BPTT_GRADER_CACHE=/opt/bptt-grader/drawn BPTT_AUTOGRADER_ROOT="$(dirname "$SOURCE")" \
@@ -93,7 +99,7 @@ def build_autograder(assignment: str, out: Path, solutions: Path, package: str |
         ``auto``, ``bwrap`` (fail rather than grade without bubblewrap) or ``none``.
     """
     from grader.assignments import get
-    from grader.integrations.package import build_wheel, pinned_requirements
+    from grader.integrations.package import build_wheel
     from grader.oracles.reference import load_solutions
 
     if reference_visibility not in VISIBILITIES:
@@ -103,15 +109,11 @@ def build_autograder(assignment: str, out: Path, solutions: Path, package: str |
     config = {"format": 1, "assignment": a.name, "sandbox": sandbox,
               "visibility": {"reference": reference_visibility}}
     with tempfile.TemporaryDirectory(prefix="bptt-gradescope-") as tmp:
-        if package is None:
-            wheel = build_wheel(Path(tmp))
-            install = f'"$SOURCE/{wheel.name}"'
-        else:
-            wheel, install = None, _shell_quote(package)
-        requirements = " ".join([install, *(_shell_quote(r) for r in pinned_requirements())])
+        wheel = build_wheel(Path(tmp)) if package is None else None
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            _write_text(zf, "setup.sh", SETUP_SH.format(requirements=requirements), executable=True)
+            _write_text(zf, "setup.sh", SETUP_SH, executable=True)
+            _write_text(zf, "requirements.txt", requirements_txt(wheel.name if wheel else None, package))
             _write_text(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
             _write_text(zf, CONFIG, json.dumps(config, indent=2) + "\n")
             for name in ("reference.py", "misconceptions.py"):
@@ -123,8 +125,20 @@ def build_autograder(assignment: str, out: Path, solutions: Path, package: str |
     return out
 
 
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
+def requirements_txt(wheel: str | None, package: str | None = None) -> str:
+    """The zip's ``requirements.txt``: the grader (``./<wheel>`` beside it, or ``package``), then its
+    dependencies, bounded (:func:`grader.integrations.package.runtime_requirements`)."""
+    from grader.integrations.package import runtime_requirements
+
+    if (wheel is None) == (package is None):
+        raise ValueError("give exactly one of the wheel's file name and a pip requirement")
+    grader_line = f"./{wheel}" if wheel is not None else package
+    if "\n" in grader_line or "\r" in grader_line:
+        raise ValueError("a pip requirement is one line")
+    return "\n".join(["# installed by setup.sh (pip install -r requirements.txt, from this folder)",
+                      "# the grader: exactly this one", grader_line,
+                      "# its dependencies: bounded, not pinned (any Python 3.10 to 3.13 finds a version)",
+                      *runtime_requirements()]) + "\n"
 
 
 def _write_text(zf: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> None:
