@@ -851,7 +851,8 @@ def build_notebook(name: str) -> Any:
         "expected against got, and where the error sits.\n\n"
         f"Keep this notebook in the folder it came in, next to `assignment.py`: that is where `check` finds "
         f"the assignment `{a.name}`. From a terminal, in that folder: `bptt-grader check {a.name} {a.name}.ipynb`."),
-        code("import numpy as np\n\nfrom grader import check")]
+        code("import numpy as np\n\nfrom grader import check\n\n"
+             "np.set_printoptions(precision=4, suppress=True)  # arrays as you will read them")]
     for k, q in enumerate(a.questions, 1):
         args = _student_arguments(q)
         points = q.points + sum(b.points for b in q.behaviours)

@@ -282,6 +282,7 @@ def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(c
     import io
 
     import nbformat
+    import numpy as np
 
     from grader.authoring import build_notebook, write_skeleton
 
@@ -303,7 +304,7 @@ def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(c
     monkeypatch.setattr(assignments, "_added", [])
     monkeypatch.chdir(path.parent)
     out, ns = io.StringIO(), {"__name__": "__main__"}
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), np.printoptions():  # the notebook sets its own
         for cell in nb.cells:
             if cell.cell_type == "code":
                 exec(cell.source, ns)
