@@ -309,3 +309,30 @@ def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(c
             if cell.cell_type == "code":
                 exec(cell.source, ns)
     assert out.getvalue().count("NotImplementedError") >= 2 and "PASS" not in out.getvalue()
+
+
+# -- docs/authoring.md: every command, from bptt-grader new to bptt-grader grade --------------------------------
+
+def test_the_authoring_page_runs_from_nothing_to_a_graded_class(tmp_path):
+    import csv
+    import re
+
+    page = (ROOT / "docs" / "authoring.md").read_text()
+    blocks = re.findall(r"^```sh\n(.*?)^```", page, flags=re.S | re.M)
+    assert [b.split("\n")[-2].split()[:2] for b in blocks] == [["bptt-grader", "new"]] + [["bptt-grader", c] for c in (
+        "validate", "notebook", "check")] + [["cp", "-r"], ["bptt-grader", "check"], ["bptt-grader", "grade"]]
+    env = {k: v for k, v in os.environ.items() if k not in (assignments.ENV_VAR, "BPTT_GRADER_SOLUTIONS")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    output = []
+    for block in blocks:
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 0, f"{block}\n{proc.stdout}\n{proc.stderr}"
+        output.append(proc.stdout + proc.stderr)
+    assert "ok   tanh_layer: reference: 2 / 2" in output[1]
+    assert (tmp_path / "mycourse" / "tanh_layer" / "tanh_layer.ipynb").is_file()
+    assert "PASS" in output[3]  # the reference, checked as a student checks
+    assert "not written yet" in output[5]  # the handed-out notebook, from its own folder
+    with open(tmp_path / "results" / "tanh_layer" / "grades.csv") as f:
+        grades = {r["submission"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert grades == {"reference": 2, "untouched": 0}
