@@ -138,39 +138,40 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
             workers[0] += 1
             self.bench_number = workers[0]  # its calls replay against its own handles
 
-    def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0) -> Any:
+    def request(self: sandbox.Worker, header: dict[str, Any], buffers: Any = (), seconds: float = 10.0,
+                *rest: Any) -> Any:
         if header.get("op") == "run":
             loops.append((header["function"], wire.decode(header["args"], list(buffers))))
         in_request.on = True
         try:
             with clock.charge("notebook cells" if header.get("op") == "exec" else "round trips"):
-                return orig_request(self, header, buffers, seconds)
+                return orig_request(self, header, buffers, seconds, *rest)
         finally:
             in_request.on = False
 
-    def send(self: sandbox.Worker, message: bytes) -> None:
+    def send(self: sandbox.Worker, message: bytes, *rest: Any) -> None:
         if getattr(in_request, "on", False):
-            return orig_send(self, message)
+            return orig_send(self, message, *rest)
         header, buffers = wire.read_message(io.BytesIO(message))  # calls are sent packed (call_many)
         if header.get("op") == "call":
             payload = wire.decode(header["args"], buffers)
             calls.append((self.bench_number, header["name"], payload, list(header.get("keep", []))))
         with clock.charge("round trips"):
-            return orig_send(self, message)
+            return orig_send(self, message, *rest)
 
-    def receive(self: sandbox.Worker, seconds: float) -> Any:
+    def receive(self: sandbox.Worker, seconds: float, *rest: Any) -> Any:
         if getattr(in_request, "on", False):
-            return orig_receive(self, seconds)
+            return orig_receive(self, seconds, *rest)
         round_trips[0] += 1
         with clock.charge("round trips"):
-            return orig_receive(self, seconds)
+            return orig_receive(self, seconds, *rest)
 
     def probe() -> bool:
         with clock.charge("sandbox probe"):
             return orig_probe()
 
     batch._solutions_cache.clear()
-    orig_probe.cache_clear()
+    sandbox._probe.cache_clear()  # the probe runs again, as in a new grading process
     with Patches() as p:
         p.set(sandbox.Worker, "__init__", init)
         p.set(sandbox.Worker, "request", request)
@@ -196,7 +197,7 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
         with clock.charge("other"):
             data = batch._grade_and_write(job, path, path.stem, out)
         total = time.perf_counter() - t0
-    orig_probe.cache_clear()
+    sandbox._probe.cache_clear()  # the probe runs again, as in a new grading process
     seconds = dict(clock.totals)
     seconds.update(_replay(path, calls, seconds.pop("round trips", 0.0)))
     seconds["student compute in loops"] = _replay_loops(path, loops)

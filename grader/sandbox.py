@@ -414,9 +414,9 @@ def resolve_mode(requested: str = "auto") -> str:
         raise ValueError(f"--sandbox must be auto, bwrap or none, not {requested!r}")
     if requested == "none":
         return "none"
-    problem = _probe()
-    if problem is None:
+    if bwrap_works():
         return "bwrap"
+    problem = _probe() or "bubblewrap cannot run the worker here"
     if _bwrap() is not None:
         raise SandboxUnavailable(f"{problem}\nFix that, or pass --sandbox none to grade without the sandbox "
                                  "(student code could then read the solutions).")
