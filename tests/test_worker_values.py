@@ -164,3 +164,59 @@ def test_the_worker_sees_its_own_code_replaced():
         worker.fingerprint.__code__ = code
     assert integrity.changed() == []
     assert _tampered(["x"])["ok"] is False
+
+
+@pytest.mark.parametrize("mode", ["none", "bwrap"])
+def test_a_notebook_that_imports_matplotlib_is_still_graded(tmp_path, mode, load):
+    """The sandbox holds numpy alone: a plotting import gets a stand-in instead of failing the cell."""
+    import shutil
+    import warnings
+
+    from grader.assignments import get
+    from grader.grading import grade
+    from grader.notebook import read_submission
+    from grader.sandbox import WorkerTarget
+
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    sub = tmp_path / "plots.py"
+    sub.write_text("import numpy as np\nimport matplotlib.pyplot as plt\nfrom tqdm import tqdm\n"
+                   "fig, ax = plt.subplots()\nax.plot([1, 2])\nplt.show()\n"
+                   "def delta_o(o, y):\n    d = np.array(o, dtype=float)\n    d[np.arange(len(y)), y] -= 1\n"
+                   "    return d\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        target = WorkerTarget(read_submission(sub), mode=mode)
+    try:
+        result = grade(get("britz"), target, load("britz"), only=["delta_o"])
+    finally:
+        target.close()
+    assert result.score == 1.0, [c.message for c in result.checks] + target.problems
+
+
+@pytest.mark.parametrize("mode", ["none", "bwrap"])
+def test_a_submission_that_rebinds_the_workers_checks_earns_nothing(tmp_path, mode, load):
+    """The review's submission replaced _aliased in its own process to hide an argument it modified."""
+    import shutil
+    import warnings
+
+    from grader.assignments import get
+    from grader.grading import grade
+    from grader.notebook import read_submission
+    from grader.sandbox import WorkerTarget
+
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    sub = tmp_path / "tamper.py"
+    sub.write_text("import numpy as np\nimport grader.worker as w\nw._aliased = lambda args, value: []\n"
+                   "w.fingerprint.__code__ = (lambda v: b'').__code__\n"
+                   "def delta_o(o, y):\n    d = o\n    d[np.arange(len(y)), y] -= 1.0\n    return d\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        target = WorkerTarget(read_submission(sub), mode=mode)
+    try:
+        result = grade(get("britz"), target, load("britz"), only=["delta_o"])
+    finally:
+        target.close()
+    assert result.score == 0.0
+    assert "changed the grader's own code" in result.checks[0].message
