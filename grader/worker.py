@@ -467,7 +467,9 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
     namespace = module.__dict__
     handles = Handles()
     me = os.getpid()
-    integrity = Integrity((sys.modules[__name__], wire))  # before any student code runs
+    from grader import loops  # the loops run next to student code (trask's training) are watched too
+
+    integrity = Integrity((sys.modules[__name__], wire, loops))  # before any student code runs
 
     def only_the_worker_answers() -> None:
         # A process forked by student code returns here too: it must never write to the channel.
@@ -528,7 +530,11 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             only_the_worker_answers()
             wire.write_message(replies, reply, out_buffers)
         elif op == "run":  # a loop of the grader's, next to the student's functions (grader.target.run_near)
-            reply, out_buffers = _run(header, buffers, namespace)
+            changed = integrity.changed()  # a loop replaced before it runs would decide its own result
+            reply, out_buffers = _tampered(changed) if changed else _run(header, buffers, namespace)
+            changed = changed or integrity.changed()
+            if changed:
+                reply, out_buffers = _tampered(changed), []
             only_the_worker_answers()
             wire.write_message(replies, reply, out_buffers)
         elif op == "stand_in":  # the true functions in place of the student's, for a caller's regrade
@@ -541,6 +547,75 @@ def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:
             wire.write_message(replies, {"ok": True})
         else:
             wire.write_message(replies, {"ok": False, "error": f"unknown op {op!r}"})
+
+
+#: Packages a notebook imports to show things, never to compute a graded answer. The sandbox does not
+#: hold them (it holds numpy and the worker alone); importing one gives a stand-in whose every
+#: attribute and call does nothing, so `import matplotlib.pyplot as plt` does not fail the cell that
+#: defines the graded functions.
+DISPLAY_ONLY = frozenset({"matplotlib", "seaborn", "IPython", "tqdm", "plotly", "ipywidgets", "pylab"})
+
+
+class _Nothing:
+    """What a display-only package gives: any attribute, call, item or unpacking, doing nothing."""
+
+    def __getattr__(self, name: str) -> _Nothing:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Nothing:
+        return self
+
+    def __getitem__(self, key: Any) -> _Nothing:
+        return self
+
+    def __iter__(self) -> Any:
+        return iter((self, self))  # fig, ax = plt.subplots()
+
+    def __enter__(self) -> _Nothing:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class _DisplayOnlyModule(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return _Nothing()
+
+
+class _DisplayOnlyFinder:
+    """Finds a display-only package that is not installed in the sandbox, and gives its stand-in."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        import importlib.machinery
+        import importlib.util
+
+        top = name.partition(".")[0]
+        if top not in DISPLAY_ONLY:
+            return None
+        if "." not in name:
+            sys.meta_path.remove(_DisplayOnlyFinder)  # the real package, where there is one
+            try:
+                if importlib.util.find_spec(name) is not None:
+                    return None
+            finally:
+                sys.meta_path.append(_DisplayOnlyFinder)
+        return importlib.machinery.ModuleSpec(name, _DisplayOnlyFinder, is_package=True)
+
+    @staticmethod
+    def create_module(spec: Any) -> types.ModuleType:
+        module = _DisplayOnlyModule(spec.name)
+        module.__path__ = []
+        return module
+
+    @staticmethod
+    def exec_module(module: types.ModuleType) -> None:
+        return None
 
 
 def main() -> None:
@@ -559,6 +634,7 @@ def main() -> None:
     import grader
 
     grader.GRADING = True  # a notebook's own check() cells are skipped: the grader checks everything
+    sys.meta_path.append(_DisplayOnlyFinder)
     _install_guards()
     serve(requests, replies)
 
