@@ -698,6 +698,8 @@ class Worker:
         self.cgroup = _PidsCgroup(limits.processes)
         self.timed_out = self.stalled = False
         self.stopped: str | None = None  # why this side stopped the worker, if not for time
+        #: answers a stand-in's question (:meth:`WorkerTarget._answer`); None: a question is a garbled reply
+        self.answer: Callable[[dict[str, Any], list[Any]], tuple[dict[str, Any], list[Any]]] | None = None
         self.scratch: Path | None = None  # the working folder on the host (--sandbox none only)
         self.last_size = 0  # bytes of the last reply
         self._next_check = 0.0
@@ -760,9 +762,16 @@ class Worker:
         """
         from grader import wire
 
-        self.channel.deadline = time.monotonic() + seconds
+        deadline = self.channel.deadline = time.monotonic() + seconds
         start = self.channel.received
-        header, buffers = wire.read_message(self.channel, self.limits.reply_bytes)
+        while True:  # a stand-in's questions come before the reply, each answered at once
+            header, buffers = wire.read_message(self.channel, self.limits.reply_bytes)
+            if "ask" not in header:
+                break
+            if self.answer is None:
+                raise wire.WireError("a question from a worker that has no stand-ins")
+            self.send(wire.pack_message(*self.answer(header, buffers)), max(0.0, deadline - time.monotonic()))
+            self.channel.deadline = deadline
         self.last_size = self.channel.received - start
         if allowance is not None and self.last_size > allowance:
             del header, buffers
@@ -944,15 +953,19 @@ class WorkerTarget:
     others are still graded.
     """
 
-    def __init__(self, submission: Submission, limits: Limits | None = None, mode: str = "auto") -> None:
+    def __init__(self, submission: Submission, limits: Limits | None = None, mode: str = "auto",
+                 stand_ins: dict[str, Callable[..., Any]] | None = None) -> None:
         self.submission = submission
+        #: functions of the grader's that answer in place of the student's functions of these names
+        #: (a caller's regrade, :mod:`grader.stand_ins`); nothing is sent ahead to such a worker
+        self.stand_ins = dict(stand_ins or {})
         self.limits = limits or Limits()
         self.mode = resolve_mode(mode)
         self.problems: list[str] = list(submission.problems)
         self.output: list[str] = []
         self.skipped: set[str] = set()
         self.deadline = time.monotonic() + self.limits.submission_seconds
-        self.worker: Worker | None = _take_spare(self.limits, self.mode)  # its cells run at the first call
+        self.worker: Worker | None = None if self.stand_ins else _take_spare(self.limits, self.mode)
         self.starts = 0
         self._ahead: CallsAhead | None = None
         self.held = 0  # bytes of the replies read (their values may all be held): at most limits.held_bytes
@@ -979,7 +992,7 @@ class WorkerTarget:
         self._seconds(0.0)  # no cell or call runs once the submission's time is spent
         if self.starts == 0 and self.worker is not None:  # a prestarted worker: run the cells in it first
             self.starts = 1
-            if self._run_cells(self.worker):
+            if self._start(self.worker):
                 return self.worker
         if self.worker is not None and self.worker.proc.poll() is None:
             return self.worker
@@ -991,8 +1004,40 @@ class WorkerTarget:
                 raise RuntimeError("the worker was restarted too often")
             self._seconds(0.0)
             self.worker = Worker(self.limits, self.mode)
-            if self._run_cells(self.worker):
+            if self._start(self.worker):
                 return self.worker
+
+    def _start(self, worker: Worker) -> bool:
+        """Run the cells, then put the stand-ins in place; False if the worker stopped."""
+        if not self._run_cells(worker):
+            return False
+        if not self.stand_ins:
+            return True
+        worker.answer = self._answer
+        from grader import wire
+
+        try:
+            worker.request({"op": "stand_in", "names": sorted(self.stand_ins)}, seconds=self.limits.call_seconds)
+        except (EOFError, *wire.REPLY_ERRORS):
+            worker.kill()
+            return False
+        return True
+
+    def _answer(self, header: dict[str, Any], buffers: list[np.ndarray]) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The grader's answer to a stand-in's question (the worker's arguments are hostile input)."""
+        from grader import wire
+
+        fn = self.stand_ins.get(header.get("ask")) if isinstance(header.get("ask"), str) else None
+        if fn is None:
+            raise wire.WireError(f"asked for {str(header.get('ask'))[:50]!r}, which has no stand-in")
+        payload = wire.decode(header.get("args"), buffers)
+        if not isinstance(payload, dict) or not isinstance(payload.get("args"), list):
+            raise wire.WireError("a stand-in's question without arguments")
+        try:
+            tree, out = wire.encode(fn(*payload["args"]))
+        except Exception as e:  # noqa: BLE001 - arguments the true function cannot take: the caller's error
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"[:500]}, []
+        return {"ok": True, "result": tree}, out
 
     def _run_cells(self, worker: Worker) -> bool:
         """Run the submission's cells; False if one of them stopped the worker (it is then skipped)."""
@@ -1096,7 +1141,7 @@ class WorkerTarget:
         packed = [wire.pack_message({"op": "call", "name": name, "args": tree, "keep": list(keep)}, buffers)
                   for name, args, kwargs, keep in calls
                   for tree, buffers in [wire.encode({"args": list(args), "kwargs": kwargs or {}})]]
-        budget = worker.in_flight_bytes if len(calls) > 1 else 0
+        budget = worker.in_flight_bytes if len(calls) > 1 and not self.stand_ins else 0
         waiting: deque[int] = deque()  # sent, reply not read yet
         queued = in_flight = 0
         gone = False  # a write failed: the worker died (replies already on their way are still read)
@@ -1164,9 +1209,13 @@ class WorkerTarget:
 
     def spawn(self) -> WorkerTarget:
         """Another target for the same submission, in a worker of its own (for a parallel behaviour)."""
-        other = WorkerTarget(self.submission, self.limits, self.mode)
+        other = WorkerTarget(self.submission, self.limits, self.mode, self.stand_ins)
         other.deadline = self.deadline  # one budget for the submission, however many workers run it
         return other
+
+    def with_stand_ins(self, stand_ins: dict[str, Callable[..., Any]]) -> WorkerTarget:
+        """The same submission in a new worker, with the grader's functions in place of these of its own."""
+        return WorkerTarget(self.submission, self.limits, self.mode, stand_ins)
 
     def close(self) -> None:
         if self.worker is not None:
