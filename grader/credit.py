@@ -67,6 +67,8 @@ class ValueProfile:
     judged: int = 0
     right: int = 0
     errors: list[float] = field(default_factory=list)  # relative errors of the right answers (where defined)
+    #: every instance judged, and whether it passed (for feedback: which sizes fail, grader.conditions)
+    verdicts: list[tuple[Any, bool]] = field(default_factory=list)
 
     @property
     def wrong(self) -> int:

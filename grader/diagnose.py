@@ -128,7 +128,20 @@ def match(mistakes: Iterable[Mistake], question: Any, failing: list[Instance],
 
 # -- saying where an answer is wrong ------------------------------------------------------------
 
-def fmt_array(a: Any) -> str:
+#: Significant digits shown by default, and at most (expected and got are printed with more digits,
+#: up to this, until they differ: :func:`distinct_digits`).
+DIGITS, MAX_DIGITS = 6, 12
+
+
+def fmt_number(v: Any, digits: int = DIGITS) -> str:
+    """A number in ``digits`` significant digits; never ``-0`` (a negative zero, or one rounded to zero, is ``0``)."""
+    if isinstance(v, (complex, np.complexfloating)):
+        return f"{v:.{digits}g}"
+    text = f"{float(v):.{digits}g}"
+    return "0" if text in ("-0", "0") else text
+
+
+def fmt_array(a: Any, digits: int = DIGITS) -> str:
     """An array in a line or two: whole when small, its shape and range otherwise."""
     if isinstance(a, list) and all(isinstance(v, (int, np.integer)) for v in a):
         return f"list {a}" if len(a) <= 2 * SMALL_ARRAY else f"list of {len(a)} ints"
@@ -136,11 +149,23 @@ def fmt_array(a: Any) -> str:
     if arr.dtype.kind not in "biufc":
         return repr(a)[:200]
     if arr.size <= SMALL_ARRAY:
+        if arr.ndim == 0:
+            return fmt_number(arr[()], digits) if arr.dtype.kind in "fc" else str(arr[()])
         text = np.array2string(arr, separator=", ", max_line_width=100,
-                               formatter={"float_kind": lambda v: f"{v:.6g}"})
+                               formatter={"float_kind": lambda v: fmt_number(v, digits)})
         return " ".join(text.split())
     with np.errstate(all="ignore"):
-        return f"array of shape {arr.shape} (values from {np.nanmin(arr):.3g} to {np.nanmax(arr):.3g})"
+        return (f"array of shape {arr.shape} (values from {fmt_number(np.nanmin(arr), 3)} "
+                f"to {fmt_number(np.nanmax(arr), 3)})")
+
+
+def distinct_digits(expected: Any, got: Any) -> int:
+    """The fewest significant digits (from :data:`DIGITS` up to :data:`MAX_DIGITS`) at which ``expected``
+    and ``got`` do not print the same."""
+    for digits in range(DIGITS, MAX_DIGITS + 1):
+        if fmt_array(expected, digits) != fmt_array(got, digits):
+            return digits
+    return MAX_DIGITS
 
 
 def describe(instance: Instance, signature: tuple[str, ...]) -> str:
@@ -166,12 +191,14 @@ def locate(expected: np.ndarray, got: np.ndarray, tol: Tolerance, axes: tuple[st
         err = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
     n_wrong = int(wrong.sum())
     if expected.ndim == 0:
-        return f"expected {expected:.6g}, got {got:.6g}"
+        d = distinct_digits(expected, got)
+        return f"expected {fmt_number(expected, d)}, got {fmt_number(got, d)}"
     worst = np.unravel_index(int(np.argmax(np.where(wrong, err, -1))), expected.shape)
     names = axes if len(axes) == expected.ndim else tuple(f"axis {i}" for i in range(expected.ndim))
     where = ", ".join(f"{n} = {i}" for n, i in zip(names, worst))
+    d = distinct_digits(expected[worst], got[worst])
     lines = [f"{n_wrong} of {expected.size} entries are wrong; the largest error is at [{where}]: "
-             f"expected {expected[worst]:.6g}, got {got[worst]:.6g}"]
+             f"expected {fmt_number(expected[worst], d)}, got {fmt_number(got[worst], d)}"]
     for axis, name in enumerate(names):
         if expected.shape[axis] < 2:
             continue
@@ -181,6 +208,7 @@ def locate(expected: np.ndarray, got: np.ndarray, tol: Tolerance, axes: tuple[st
             lines.append(f"only {name} = {shown} {'is' if len(hit) == 1 else 'are'} wrong "
                          f"(of {name} = 0..{expected.shape[axis] - 1})")
     if expected.size <= SMALL_ARRAY:
-        lines.append(f"expected {fmt_array(expected)}")
-        lines.append(f"got      {fmt_array(got)}")
+        d = max(d, distinct_digits(expected, got))
+        lines.append(f"expected {fmt_array(expected, d)}")
+        lines.append(f"got      {fmt_array(got, d)}")
     return "\n".join(lines)

@@ -38,6 +38,7 @@ import numpy as np
 from grader import drawn, stand_ins
 from grader.credit import ValueProfile, numerical_mistake, relative_error
 from grader.diagnose import Mistake, describe, match
+from grader.explain import failure_message
 from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem, further_calls
 from grader.oracles.reference import Solutions
@@ -78,6 +79,9 @@ class CheckResult:
     misconception: Mistake | None = None
     expected: Any = None  # the true answer on the smallest failing instance (for plots)
     got: Any = None  # the student's answer there
+    #: what the message says of the failure beyond a catalogued mistake (ids of grader.explain's findings:
+    #: "variant:goodfellow-h0-ignored", "negated", "when:H == 1", ...)
+    findings: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -350,6 +354,7 @@ def _search_derivative(question: Question, judge: Callable[[Instance], str | Non
         out = memo.student(inst)
         message = judge(inst)
         profile.judged += 1
+        profile.verdicts.append((inst, message is None))
         if message is None:
             profile.right += 1
             error = relative_error(memo.truth(inst), out.value, question.parts)
@@ -418,6 +423,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
         judges["reference"] = lambda i, o: _against_reference(memo, solutions, question, i, o)
 
     failing: list[Instance] = []
+    explained: dict[str, Any] = {}  # what each failed check showed (grader.explain)
     generated: list[Instance] = []
     profile = ValueProfile()
     complete = False  # generated holds all that a passing search drew
@@ -455,6 +461,10 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
                 sizes = ", ".join(f"{k} = {v}" for k, v in larger.sizes.items())
                 r.message += f"\n\nOn a larger failing instance ({sizes}):\n{more}"
                 shown = larger
+        if r.check != "contract":  # what the failures have in common, then the numbers (grader.explain)
+            r.message, r.findings = failure_message(question, r.check, smallest, message, seen,
+                                                    larger if shown is larger else None, memo, solutions,
+                                                    profile, explained, plain=r.message)
         if not shown_before:
             shown_before = [smallest] + ([larger] if larger is not None else [])
         out = memo.student(shown)

@@ -178,20 +178,26 @@ class Question:
     stand_in_with: tuple[str, ...] = ()
     doc: str = ""  # for the student: the notebook's text above the function's skeleton
     arguments: tuple[str, ...] = ()  # the student's argument names, where they are not ``signature``
-    #: How feedback names the true answer of one instance, where it depends on the instance (britz's
-    #: truncated gradient: "the truncated BPTT gradient with bptt_truncate = 2"); default ``truth_name``.
-    truth_name_of: Callable[[Instance], str] | None = None
+    #: How feedback names the true answer where it depends on the instance's sizes: ``(condition, name)``
+    #: pairs, the first whose condition holds wins (else ``truth_name``); the name may use the sizes:
+    #: ``("T > bptt_truncate + 1", "the truncated BPTT gradient with bptt_truncate = {bptt_truncate}")``.
+    truth_names: tuple[tuple[str, str], ...] = ()
     #: Activations whose derivative an answer may lack or carry once too often (:mod:`grader.relations`):
-    #: ``Activation("s_t", "tanh")`` names the argument holding ``tanh``'s outputs, shaped like the answer.
-    activations: tuple[Any, ...] = ()
-    #: Edits of an instance whose truth is what a typical wrong program computes (:mod:`grader.variants`):
-    #: the initial state ignored, the truncation off by one, ...
-    variants: tuple[Any, ...] = ()
+    #: ``("s_t", "tanh")``, the argument holding the activation's outputs (shaped like the answer) and
+    #: ``"tanh"`` or ``"sigmoid"``.
+    activations: tuple[tuple[str, ...], ...] = ()
+    #: Edits of an instance whose truth is what a typical wrong program computes (:mod:`grader.variants`),
+    #: as data: ``{"id": "h0-ignored", "zeros": "h0", "says": "the gradient with h0 = 0: ..."}``.
+    variants: tuple[dict[str, Any], ...] = ()
 
     def truth_name_for(self, instance: Instance | None) -> str:
-        """How feedback names the true answer of ``instance``."""
-        if instance is not None and self.truth_name_of is not None:
-            return self.truth_name_of(instance)
+        """How feedback names the true answer of ``instance`` (see ``truth_names``)."""
+        if instance is not None and self.truth_names:
+            from grader.conditions import holds
+
+            for when, name in self.truth_names:
+                if holds(when, instance.sizes):
+                    return name.format(**instance.sizes)
         return self.truth_name
 
     def invoke(self, target: Any, args: list[Any], kwargs: dict[str, Any] | None = None,

@@ -161,12 +161,35 @@ ASSIGNMENT = Assignment(
         Question("delta_o", 1, ("o", "y"), _outputs, _delta_o_truth, axes={"": ("t", "word")},
                  rows=Rows({0: 0, 1: 0}), instance_from_args=_from_outputs),
         Question("delta_t", 1, ("V", "delta_o_t", "s_t"), _delta_t, _delta_t_truth, axes={"": ("unit",)},
-                 instance_from_args=_from_state(2)),
+                 instance_from_args=_from_state(2), activations=(("s_t", "tanh"),)),
         Question("delta_t_prev", 1, ("W", "delta_t", "s_prev"), _delta_t_prev, _delta_t_prev_truth,
-                 axes={"": ("unit",)}, instance_from_args=_from_state(2)),
+                 axes={"": ("unit",)}, instance_from_args=_from_state(2), activations=(("s_prev", "tanh"),),
+                 variants=({"id": "britz-w-untransposed", "transpose": "W",
+                            "says": "the result for W.T in place of W: W where W.T belongs (the error goes back "
+                                    "through W transposed)"},)),
         Question("bptt", 4, ("x", "y", "U", "V", "W", "bptt_truncate"), _sequences, _bptt_truth,
                  parts=("dLdU", "dLdV", "dLdW"),
                  axes={"dLdU": ("unit", "word"), "dLdV": ("word", "unit"), "dLdW": ("unit", "from unit")},
-                 examples=40),
+                 examples=40,
+                 truth_names=(("T > bptt_truncate + 1",
+                               "the truncated BPTT gradient with bptt_truncate = {bptt_truncate}"),),
+                 variants=(
+                     {"id": "britz-truncation-short", "set": "bptt_truncate", "to": "bptt_truncate - 1",
+                      "says": "the truncated BPTT gradient with bptt_truncate one smaller: the walk back stops one "
+                              "step short (from t it goes down to max(0, t - bptt_truncate) inclusive, "
+                              "bptt_truncate + 1 steps)"},
+                     {"id": "britz-truncation-long", "set": "bptt_truncate", "to": "bptt_truncate + 1",
+                      "says": "the truncated BPTT gradient with bptt_truncate one larger: the walk back goes one "
+                              "step too far (it ends at max(0, t - bptt_truncate), inclusive)"},
+                     {"id": "britz-truncation-ignored", "set": "bptt_truncate", "to": "T + 10",
+                      "says": "the full gradient, as if bptt_truncate were at least T - 1: the truncation is not "
+                              "applied (each output's error is followed back bptt_truncate steps, no further)"},
+                     {"id": "britz-truncation-fixed", "set": "bptt_truncate", "to": "4",
+                      "says": "the truncated BPTT gradient with bptt_truncate = 4, the default: the bptt_truncate "
+                              "it is called with is not used"},
+                     {"id": "britz-no-walk-back", "set": "bptt_truncate", "to": "0",
+                      "says": "the gradient with bptt_truncate = 0: no output's error is followed back in time "
+                              "(the inner loop over earlier steps is missing)"},
+                 )),
     ),
 )

@@ -122,21 +122,50 @@ ASSIGNMENT = Assignment(
     source="seed 001: do the previous layers have to be stored for BPTT?",
     questions=(
         Question("rnn_step_forward", 1, STEP, _step, _step_truth, axes={"": ("n", "unit")},
-                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_step_forward")),
+                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_step_forward"),
+                 truth_name="the forward pass's output",
+                 variants=(
+                     {"id": "cache-step-prev-h-ignored", "zeros": "prev_h",
+                      "says": "the step with prev_h = 0: the previous state is ignored"},
+                     {"id": "cache-step-wh-transposed", "transpose": "Wh",
+                      "says": "the step with Wh.T in place of Wh: in row form the step is prev_h @ Wh"},
+                     {"id": "cache-step-b-left-out", "zeros": "b", "says": "the step with b = 0: the bias is left out"},
+                 )),
         Question("rnn_step_backward", 2, (*STEP, "dnext_h"), _step_backward, _step_vjp,
                  parts=("dx", "dprev_h", "dWx", "dWh", "db"),
                  sequence=_backward("rnn_step_forward", "rnn_step_backward"),
                  needs=("rnn_step_forward",),
+                 variants=(
+                     {"id": "cache-missing-tanh-derivative", "scale": "dnext_h",
+                      "by": lambda inst: np.cosh(inst.args[0] @ inst.args[2] + inst.args[1] @ inst.args[3]
+                                                 + inst.args[4]) ** 2,
+                      "says": "the gradient for an upstream dnext_h / (1 - next_h**2): the tanh derivative is left "
+                              "out (da = dnext_h * (1 - next_h**2) is what every gradient uses)"},
+                 ),
                  axes={"dx": ("n", "input"), "dprev_h": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(
                      "rnn_step_forward", "rnn_step_backward", STEP,
                      [((2, 3), (2, 4), (3, 4), (4, 4), (4,), (2, 4))]), needs_right_values=False),)),
         Question("rnn_forward", 1, SEQUENCE, _sequence, _sequence_truth, axes={"": ("n", "t", "unit")},
-                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_forward")),
+                 rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_forward"),
+                 truth_name="the forward pass's output",
+                 variants=(
+                     {"id": "cache-forward-h0-ignored", "zeros": "h0",
+                      "says": "the states with h0 = 0: the initial state is ignored"},
+                     {"id": "cache-forward-wh-transposed", "transpose": "Wh",
+                      "says": "the states with Wh.T in place of Wh: in row form each step is prev_h @ Wh"},
+                     {"id": "cache-forward-b-left-out", "zeros": "b",
+                      "says": "the states with b = 0: the bias is left out"},
+                 )),
         Question("rnn_backward", 4, (*SEQUENCE, "dh"), _sequence_backward, _sequence_vjp,
                  parts=("dx", "dh0", "dWx", "dWh", "db"), sequence=_backward("rnn_forward", "rnn_backward"),
                  needs=("rnn_forward",),
+                 variants=(
+                     {"id": "cache-upstream-last-step-only", "last_only": ("dh", 1),
+                      "says": "the gradient with dh kept only at the last step: dh[:, t, :] must be added at every "
+                              "step t, to the gradient coming back from step t + 1"},
+                 ),
                  axes={"dx": ("n", "t", "input"), "dh0": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
                  behaviours=(Behaviour("backward matches your own forward", 1, _own_forward_check(

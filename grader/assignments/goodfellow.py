@@ -140,9 +140,27 @@ ASSIGNMENT = Assignment(
         Question("grad_o", 1, ("y_hat", "y"), _grad_o, _grad_o_truth, axes={"": ("t", "k")},
                  rows=Rows({0: 0, 1: 0}), instance_from_args=_from_outputs),
         Question("grad_h", 2, ("grad_o", "h", "V", "W"), _grad_h, _grad_h_truth, axes={"": ("t", "unit")},
-                 instance_from_args=_from_states),
+                 instance_from_args=_from_states, activations=(("h", "tanh"),),
+                 variants=(
+                     {"id": "goodfellow-grad-h-w-untransposed", "transpose": "W", "rebuild": True,
+                      "says": "the gradient for W.T in place of W: W where W.T belongs on the way back "
+                              "(the forward pass multiplies h(t) by W)"},
+                     {"id": "goodfellow-grad-h-no-recurrence", "zeros": "W", "rebuild": True,
+                      "says": "the gradient with W = 0: the path from h(t) through the later steps "
+                              "(W.T @ ((1 - h(t+1)**2) * g(t+1))) is left out"},
+                     {"id": "goodfellow-grad-h-last-output-only", "last_only": ("grad_o", 0), "rebuild": True,
+                      "says": "the gradient with grad_o kept only at the last step: V.T @ grad_o(t) is added only "
+                              "at t = T, where every step has an output"},
+                 )),
         Question("bptt", 4, ("x", "y", "h0", "b", "c", "U", "V", "W"), _sequences, _bptt_truth, parts=PARAMS,
                  axes={"b": ("unit",), "c": ("k",), "U": ("unit", "input"), "V": ("k", "unit"),
-                       "W": ("unit", "from unit")}),
+                       "W": ("unit", "from unit")},
+                 variants=(
+                     {"id": "goodfellow-h0-ignored", "zeros": "h0",
+                      "says": "the gradient with h0 = 0: the initial state is ignored (a(1) = b + W @ h0 + U @ x(1))"},
+                     {"id": "goodfellow-b-left-out", "zeros": "b",
+                      "says": "the gradient of the network with b = 0: the hidden bias is left out of the forward "
+                              "pass"},
+                 )),
     ),
 )

@@ -59,6 +59,11 @@ ASSIGNMENT = Assignment(
     questions=(
         Question("bptt_matrix", 4, ("X", "H", "h0", "dY", "Whh", "Wyh"), _instances, _truth, parts=PARAMS,
                  axes={"Whx": ("unit", "input"), "Whh": ("unit", "from unit"), "Wyh": ("output", "unit"),
-                       "bh": ("unit",), "by": ("output",)}),
+                       "bh": ("unit",), "by": ("output",)},
+                 variants=(
+                     {"id": "martens-last-column-only", "last_only": ("dY", 1),
+                      "says": "the gradient with dY kept only in its last column: only the last step's output "
+                              "gradient is used, where every step has an output (every column of dY counts)"},
+                 )),
     ),
 )

@@ -174,13 +174,26 @@ ASSIGNMENT = Assignment(
     title="Binary addition with a sigmoid RNN (Trask)",
     source="seed 000: the layer_1_delta line of Trask's binary-addition RNN",
     questions=(
-        Question("sigmoid_output_to_derivative", 1, ("output",), _sigmoid_outputs, _elementwise_derivative),
+        Question("sigmoid_output_to_derivative", 1, ("output",), _sigmoid_outputs, _elementwise_derivative,
+                 activations=(("output", "sigmoid"),)),
         Question("layer_2_delta", 1, ("y", "layer_2"), _layer_2, _layer_2_truth,
-                 axes={"": ("row", "unit")}, rows=Rows({0: 0, 1: 0}), truth_name=DELTA),
+                 axes={"": ("row", "unit")}, rows=Rows({0: 0, 1: 0}), truth_name=DELTA,
+                 activations=(("layer_2", "sigmoid"),)),
         Question("layer_1_delta", 2,
                  ("future_layer_1_delta", "synapse_h", "layer_2_delta", "synapse_1", "layer_1"),
                  _layer_1, _layer_1_truth, axes={"": ("row", "unit")}, rows=Rows({0: 0, 2: 0, 4: 0}),
-                 truth_name=DELTA),
+                 truth_name=DELTA, activations=(("layer_1", "sigmoid"),),
+                 variants=(
+                     {"id": "trask-no-future-delta", "zeros": "future_layer_1_delta",
+                      "says": "the delta with future_layer_1_delta = 0: the error from the next step "
+                              "(future_layer_1_delta @ synapse_h.T) is left out"},
+                     {"id": "trask-synapse-h-untransposed", "transpose": "synapse_h",
+                      "says": "the delta for synapse_h.T in place of synapse_h: synapse_h where synapse_h.T belongs "
+                              "(forward is h[t] @ synapse_h)"},
+                     {"id": "trask-no-output-delta", "zeros": "layer_2_delta",
+                      "says": "the delta with layer_2_delta = 0: this step's output error "
+                              "(layer_2_delta @ synapse_1.T) is left out"},
+                 )),
         Question("bptt_updates", 4, ("X", "Y", "synapse_0", "synapse_1", "synapse_h"), _sequences,
                  _updates_truth, parts=("synapse_0_update", "synapse_1_update", "synapse_h_update"),
                  axes={"synapse_0_update": ("input", "hidden"), "synapse_1_update": ("hidden", "output"),

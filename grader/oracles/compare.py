@@ -47,7 +47,8 @@ def structure_problem(expected: Any, got: Any, parts: tuple[str, ...]) -> str | 
         if isinstance(g, (Handle, Unsupported)) or not isinstance(g, np.ndarray):
             return f"{label}should be an array of shape {e.shape}, is {kind(g)}"
         if g.shape != e.shape:
-            return f"{label}should have shape {e.shape}, has shape {g.shape}"
+            flipped = " (the shape of its transpose)" if g.ndim == 2 and g.shape == e.shape[::-1] else ""
+            return f"{label}should have shape {e.shape}, has shape {g.shape}{flipped}"
         if g.dtype.kind not in "fiub":
             return f"{label}should hold real numbers, holds dtype {g.dtype}"
     return None

@@ -1,0 +1,57 @@
+"""goodfellow: grad_o returns onehot - y_hat."""
+
+import numpy as np
+
+
+def softmax(o):
+    e = np.exp(o - o.max())
+    return e / e.sum()
+
+
+def forward(x, h0, b, c, U, V, W):
+    T = x.shape[0]
+    h = np.zeros((T, len(h0)))
+    y_hat = np.zeros((T, len(c)))
+    prev = h0
+    for t in range(T):
+        a = b + W @ prev + U @ x[t]
+        prev = np.tanh(a)
+        h[t] = prev
+        y_hat[t] = softmax(c + V @ prev)
+    return h, y_hat
+
+
+def softmax_jacobian(y_hat):
+    return np.diag(y_hat) - np.outer(y_hat, y_hat)
+
+
+def grad_o(y_hat, y):
+    onehot = np.zeros_like(y_hat)
+    onehot[np.arange(len(y)), y] = 1
+    return onehot - y_hat
+
+
+def grad_h(grad_o, h, V, W):
+    T = h.shape[0]
+    g = np.zeros_like(h)
+    g[T - 1] = V.T @ grad_o[T - 1]
+    for t in reversed(range(T - 1)):
+        g[t] = V.T @ grad_o[t] + W.T @ (np.diag(1 - h[t + 1] ** 2) @ g[t + 1])
+    return g
+
+
+def bptt(x, y, h0, b, c, U, V, W):
+    h, y_hat = forward(x, h0, b, c, U, V, W)
+    go = grad_o(y_hat, y)
+    gh = grad_h(go, h, V, W)
+    grads = {"b": np.zeros_like(b), "c": np.zeros_like(c), "U": np.zeros_like(U), "V": np.zeros_like(V),
+             "W": np.zeros_like(W)}
+    for t in range(len(x)):
+        prev = h0 if t == 0 else h[t - 1]
+        da = (1 - h[t] ** 2) * gh[t]
+        grads["b"] += da
+        grads["c"] += go[t]
+        grads["U"] += np.outer(da, x[t])
+        grads["V"] += np.outer(go[t], h[t])
+        grads["W"] += np.outer(da, prev)
+    return grads

@@ -1,0 +1,17 @@
+"""martens: dT is computed without the tanh derivative."""
+
+import numpy as np
+
+
+def bptt_matrix(X, H, h0, dY, Whh, Wyh):
+    n_hid, T = H.shape
+    dH = Wyh.T @ dY
+    dT = np.zeros((n_hid, T))
+    for i in range(T - 1, -1, -1):
+        if i == T - 1:
+            dT[:, i] = dH[:, i]
+        else:
+            dT[:, i] = dH[:, i] + Whh.T @ dT[:, i + 1]
+    H_prev = np.hstack([h0.reshape(-1, 1), H[:, :-1]])
+    return {"Whx": dT @ X.T, "Whh": dT @ H_prev.T, "Wyh": dY @ H.T,
+            "bh": dT.sum(axis=1), "by": dY.sum(axis=1)}

@@ -1,0 +1,49 @@
+"""trask: layer_1_delta multiplies by synapse_h, not synapse_h.T."""
+
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_output_to_derivative(output):
+    return output * (1 - output)
+
+
+def layer_2_delta(y, layer_2):
+    layer_2_error = y - layer_2
+    return layer_2_error * sigmoid_output_to_derivative(layer_2)
+
+
+def layer_1_delta(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
+    future_error = future_layer_1_delta.dot(synapse_h)  # back through the recurrent weights
+    output_error = layer_2_delta.dot(synapse_1.T)
+    return (future_error + output_error) * sigmoid_output_to_derivative(layer_1)
+
+
+def bptt_updates(X, Y, synapse_0, synapse_1, synapse_h):
+    T, B, _ = X.shape
+    hidden_dim = synapse_h.shape[0]
+    layer_1_values = [np.zeros((B, hidden_dim))]
+    layer_2_values = []
+    for position in range(T):
+        layer_1 = sigmoid(np.dot(X[position], synapse_0) + np.dot(layer_1_values[-1], synapse_h))
+        layer_2 = sigmoid(np.dot(layer_1, synapse_1))
+        layer_1_values.append(layer_1)
+        layer_2_values.append(layer_2)
+    synapse_0_update = np.zeros_like(synapse_0)
+    synapse_1_update = np.zeros_like(synapse_1)
+    synapse_h_update = np.zeros_like(synapse_h)
+    future_layer_1_delta = np.zeros((B, hidden_dim))
+    for position in range(T):
+        X_t = X[-position - 1]
+        layer_1 = layer_1_values[-position - 1]
+        prev_layer_1 = layer_1_values[-position - 2]
+        l2_delta = layer_2_delta(Y[-position - 1], layer_2_values[-position - 1])
+        l1_delta = layer_1_delta(future_layer_1_delta, synapse_h, l2_delta, synapse_1, layer_1)
+        synapse_1_update += np.atleast_2d(layer_1).T.dot(l2_delta)
+        synapse_h_update += np.atleast_2d(prev_layer_1).T.dot(l1_delta)
+        synapse_0_update += X_t.T.dot(l1_delta)
+        future_layer_1_delta = l1_delta
+    return synapse_0_update, synapse_1_update, synapse_h_update

@@ -1,0 +1,54 @@
+"""The feedback names the mistake of the realistic buggy submissions in tests/bugs/ at least as often as measured
+when grader.explain was written (tests/bugs/measure.py), in ``grade`` and in ``check``, less a small margin."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bugs"))
+
+from measure import MANIFEST, measure  # noqa: E402
+
+#: (named, failing) per assignment, as measured; the floor allows one function fewer per assignment.
+MEASURED = {
+    "grade": {"britz": (13, 15), "cache": (11, 13), "goodfellow": (13, 14), "martens": (11, 12), "trask": (14, 14)},
+    "check": {"britz": (9, 15), "cache": (8, 13), "goodfellow": (9, 14), "martens": (5, 12), "trask": (9, 14)},
+}
+#: And overall, as a share: 62 / 68 (91 %) in grade, 40 / 68 (59 %) in check.
+MARGIN = 0.03
+
+
+def test_the_corpus_has_ten_submissions_per_assignment_and_a_name_for_each_bug():
+    per: dict[str, int] = {}
+    for key, entry in MANIFEST.items():
+        assert (Path(__file__).resolve().parent / "bugs" / key).is_file()
+        per[entry["assignment"]] = per.get(entry["assignment"], 0) + 1
+        assert entry["bugs"] and all(b["function"] and b["bug"] for b in entry["bugs"])
+    assert set(per) == set(MEASURED["grade"]) and min(per.values()) >= 10
+    assert sum(len(e["bugs"]) > 1 or "and" in e["bugs"][0]["bug"] for e in MANIFEST.values()) >= 5  # combinations
+
+
+@pytest.fixture(scope="module")
+def tallies():
+    return {mode: measure(mode) for mode in MEASURED}
+
+
+@pytest.mark.parametrize("mode", sorted(MEASURED))
+@pytest.mark.parametrize("assignment", sorted(MEASURED["grade"]))
+def test_the_share_named_does_not_drop(tallies, mode, assignment):
+    t = tallies[mode][assignment]
+    named, failing = MEASURED[mode][assignment]
+    assert t.failing == failing, (t.undetected, t.missed)  # every bug is still caught
+    assert t.named >= named - 1, "\n".join(t.missed)
+
+
+@pytest.mark.parametrize("mode", sorted(MEASURED))
+def test_the_overall_share_does_not_drop(tallies, mode):
+    named = sum(n for n, _ in MEASURED[mode].values())
+    failing = sum(f for _, f in MEASURED[mode].values())
+    t = tallies[mode]["all"]
+    assert not t.undetected
+    assert t.share >= named / failing - MARGIN, "\n".join(t.missed)
