@@ -109,6 +109,20 @@ def _sequence_vjp(inst: Instance) -> tuple[np.ndarray, ...]:
     return tuple(g[k] for k in SEQUENCE)
 
 
+# -- the true step functions, for a caller's regrade (grader.stand_ins) -------------------------------
+
+def _true_step_forward(x: np.ndarray, prev_h: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray) -> tuple:
+    """``(next_h, cache)``: the cache holds the step's arguments, which is all the true backward needs."""
+    args = tuple(np.asarray(a, dtype=float) for a in (x, prev_h, Wx, Wh, b))
+    return step_forward(*args), args
+
+
+def _true_step_backward(dnext_h: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
+    if not (isinstance(cache, (tuple, list)) and len(cache) == 5):
+        raise TypeError("the cache is not one the true rnn_step_forward made")
+    return _step_vjp(Instance(args=(*cache, np.asarray(dnext_h, dtype=float))))
+
+
 # -- the backward against the student's own forward ---------------------------------------------------
 
 def _own_forward_check(forward_name: str, name: str, names: tuple[str, ...], shapes: list[tuple]) -> Any:
@@ -123,6 +137,7 @@ ASSIGNMENT = Assignment(
     questions=(
         Question("rnn_step_forward", 1, STEP, _step, _step_truth, axes={"": ("n", "unit")},
                  rows=Rows({0: 0, 1: 0}), sequence=_forward_value("rnn_step_forward"),
+                 stand_in=_true_step_forward, stand_in_with=("rnn_step_backward",),
                  truth_name="the forward pass's output",
                  variants=(
                      {"id": "cache-step-prev-h-ignored", "zeros": "prev_h",
@@ -134,7 +149,7 @@ ASSIGNMENT = Assignment(
         Question("rnn_step_backward", 2, (*STEP, "dnext_h"), _step_backward, _step_vjp,
                  parts=("dx", "dprev_h", "dWx", "dWh", "db"),
                  sequence=_backward("rnn_step_forward", "rnn_step_backward"),
-                 needs=("rnn_step_forward",),
+                 needs=("rnn_step_forward",), stand_in=_true_step_backward, stand_in_with=("rnn_step_forward",),
                  variants=(
                      {"id": "cache-missing-tanh-derivative", "scale": "dnext_h",
                       "by": lambda inst: np.cosh(inst.args[0] @ inst.args[2] + inst.args[1] @ inst.args[3]

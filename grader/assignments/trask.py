@@ -169,20 +169,32 @@ def learns_binary_addition(target: Any) -> tuple[bool, str]:
 DELTA = "the true delta (minus the derivative of the loss, trask's sign convention)"
 UPDATE = "the true updates (minus the derivative of the loss, trask's sign convention)"
 
+# -- instances from bare arguments (a helper's truth where the student's bptt_updates calls it) ---------
+
+def _from_sigmoid(position: int):
+    """The pre-activation of the sigmoid output at ``position``: ``logit(output)``."""
+    def rebuild(args: tuple) -> Instance:
+        p = np.asarray(args[position], dtype=float)
+        with np.errstate(divide="ignore"):
+            return Instance(args=args, context={"z": np.log(p) - np.log1p(-p)})
+
+    return rebuild
+
+
 ASSIGNMENT = Assignment(
     name="trask",
     title="Binary addition with a sigmoid RNN (Trask)",
     source="seed 000: the layer_1_delta line of Trask's binary-addition RNN",
     questions=(
         Question("sigmoid_output_to_derivative", 1, ("output",), _sigmoid_outputs, _elementwise_derivative,
-                 activations=(("output", "sigmoid"),)),
+                 instance_from_args=_from_sigmoid(0), activations=(("output", "sigmoid"),)),
         Question("layer_2_delta", 1, ("y", "layer_2"), _layer_2, _layer_2_truth,
                  axes={"": ("row", "unit")}, rows=Rows({0: 0, 1: 0}), truth_name=DELTA,
-                 activations=(("layer_2", "sigmoid"),)),
+                 instance_from_args=_from_sigmoid(1), activations=(("layer_2", "sigmoid"),)),
         Question("layer_1_delta", 2,
                  ("future_layer_1_delta", "synapse_h", "layer_2_delta", "synapse_1", "layer_1"),
                  _layer_1, _layer_1_truth, axes={"": ("row", "unit")}, rows=Rows({0: 0, 2: 0, 4: 0}),
-                 truth_name=DELTA, activations=(("layer_1", "sigmoid"),),
+                 truth_name=DELTA, instance_from_args=_from_sigmoid(4), activations=(("layer_1", "sigmoid"),),
                  variants=(
                      {"id": "trask-no-future-delta", "zeros": "future_layer_1_delta",
                       "says": "the delta with future_layer_1_delta = 0: the error from the next step "
