@@ -62,7 +62,7 @@ def test_each_function_scored_on_its_own(tmp_path, solutions_dir):
         assert t["status"] in ("passed", "failed")
     csv = (tmp_path / "out" / "grades.csv").read_text().splitlines()
     assert csv[0] == "submission,delta_o,delta_t,delta_t_prev,bptt,score,max_score"
-    assert csv[1] == "buggy,0.75,0.25,1,0,2,7"
+    assert csv[1] == "buggy,0.75,0,1,0,1.75,7"
 
 
 def test_grading_is_reproducible_across_processes(tmp_path, solutions_dir):
