@@ -9,14 +9,21 @@ results at the end.
 ``<name>`` comes from the submission's path below the common root of the
 submissions (:func:`result_names`): unique, made of safe characters, and the
 same whatever order the files are found in. Each result records the path it
-graded and the sha256 of the bytes graded, and ``--resume`` keeps a result only
-when both still match the file (and it has no internal error of the grader).
+graded and the sha256 of the bytes graded, and what graded it (:mod:`grader.regrade`: the grader,
+the assignment, the reference and the catalogue), and ``--resume`` keeps a result only
+when all still match (and it has no internal error of the grader); the scores that moved in a
+regrading are listed in ``changes.txt``. ``index.html`` is the class overview.
+
+A class can be graded on many machines (``--shard K/N``, :func:`parse_shard`): each grades the
+submissions whose name hashes to its shard (:func:`shard_of`) into a folder of its own, with a
+manifest (``shard.manifest``); :mod:`grader.collect` merges the folders.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import json
 import os
 import re
 import traceback
@@ -26,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from grader import report, report_html
+from grader import regrade, report, report_html
 from grader.assignments import get
 from grader.grading import Grade, grade, grade_question, workers
 from grader.notebook import SubmissionError, read_submission, read_submission_bytes
@@ -93,18 +100,29 @@ def grade_file(job: Job, path: Path, name: str, prestart_next: bool = False, fol
     return grade_source(job, path, name, prestart_next, folder)[0]
 
 
+def fingerprint(job: Job) -> dict[str, Any]:
+    """What grades with ``job`` (:func:`grader.regrade.fingerprint`), recorded in each result."""
+    return regrade.fingerprint(job.assignment, job.solutions_dir, job.examples, job.allow_numerical)
+
+
 def _grade_and_write(job: Job, path: Path, name: str, out: Path, prestart_next: bool = False,
-                     folder: Path | None = None, source: str | None = None) -> dict[str, Any]:
+                     folder: Path | None = None, source: str | None = None,
+                     graded_with: dict[str, Any] | None = None) -> dict[str, Any]:
     result, digest = grade_source(job, path, name, prestart_next, folder)
     assignment = get(job.assignment)
     report_html.write_html(result, assignment, out / f"{name}.html")
+    data = report.results_json(result, assignment,
+                               source={"path": source if source is not None else path.name, "sha256": digest})
+    data["extra_data"]["graded_with"] = graded_with if graded_with is not None else fingerprint(job)
     # the JSON last: its presence is what --resume takes as "graded"
-    return report.write_results(result, assignment, out / f"{name}.json",
-                                source={"path": source if source is not None else path.name, "sha256": digest})
+    report.write_atomic(out / f"{name}.json", json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return data
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _NAME_CHARS = 120  # of a name's readable part: with a digest, ".html" and a temporary prefix, far below 255
+#: Names a result may not take (``index.html`` is the class overview): such a file gets a digest.
+RESERVED = frozenset({"index"})
 
 
 def common_root(paths: list[Path]) -> Path:
@@ -135,12 +153,15 @@ def result_names(paths: list[Path], root: Path | None = None) -> dict[Path, str]
     and the stem joined by ``-``, every character but ``A-Za-z0-9._-`` replaced by ``_``. Names that
     would still be equal (ignoring case, for case-insensitive file systems), such as ``a-b/c.py`` and
     ``a/b-c.py`` or ``hw.py`` and ``hw.ipynb``, each get ``-`` and the start of the sha256 of their
-    relative path. A name depends on the set of paths only, never on their order.
+    relative path, as does a file that would take a :data:`RESERVED` name (``index.py``). A name depends
+    on the set of paths only, never on their order.
     """
     root = common_root(paths) if root is None else root
     rel = {p: source_path(p, root) for p in paths}
     readable = {p: _readable_name(r) for p, r in rel.items()}
     counts = Counter(readable[p].lower() for p in set(paths))
+    for reserved in RESERVED:
+        counts[reserved] += 2  # never alone: always with a digest
     digest = {p: hashlib.sha256(r.encode("utf-8", "surrogateescape")).hexdigest() for p, r in rel.items()}
     for length in range(8, 65, 8):
         names = {p: readable[p] if counts[readable[p].lower()] == 1 and len(readable[p]) < _NAME_CHARS
@@ -153,9 +174,95 @@ def result_names(paths: list[Path], root: Path | None = None) -> dict[Path, str]
     raise ValueError("submission names collide even with their digests")  # a file named after another's digest
 
 
-def _up_to_date(existing: dict[str, Any] | None, path: Path, folder: Path | None, source: str) -> bool:
-    """Whether ``existing`` is this file's result, for these very bytes, with no internal error."""
+# -- shards: a class graded on many machines ---------------------------------------------------------
+
+MANIFEST = "shard.manifest"  # not *.json: never a result's name, never read as a result
+MANIFEST_FORMAT = "bptt-grader-shard/1"
+#: Where ``--shard auto/N`` (or ``--shard N``) finds its index, first found first.
+SHARD_INDEX_VARS = ("JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
+
+
+class ShardError(ValueError):
+    """A ``--shard`` that cannot be used, or an out folder that holds another shard; the message says why."""
+
+
+def parse_shard(spec: str, environ: dict[str, str] | None = None) -> tuple[int, int]:
+    """``--shard``: ``K/N`` (shard ``K`` of ``N``, ``0 <= K < N``), or ``auto/N`` or ``N``, whose ``K`` is
+    ``$JOB_COMPLETION_INDEX`` (a Kubernetes Indexed Job) or else ``$SLURM_ARRAY_TASK_ID`` (a Slurm job
+    array submitted with ``--array=0-(N-1)``)."""
+    environ = os.environ if environ is None else environ
+    text = spec.strip()
+    k_text, sep, n_text = text.partition("/")
+    if not sep:
+        k_text, n_text = "auto", text
+    if not n_text.isdigit() or int(n_text) < 1:
+        raise ShardError(f"--shard {spec}: the number of shards must be a whole number >= 1 "
+                         "(K/N, auto/N or N; K counts from 0)")
+    n = int(n_text)
+    if k_text == "auto":
+        found = {var: environ[var].strip() for var in SHARD_INDEX_VARS if environ.get(var, "").strip()}
+        if not found:
+            raise ShardError(f"--shard {spec} takes the shard's index from JOB_COMPLETION_INDEX (a Kubernetes "
+                             "Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job array), and neither is set; "
+                             f"pass it yourself: --shard K/{n} (K = 0..{n - 1})")
+        if len(set(found.values())) > 1:
+            raise ShardError(f"--shard {spec}: " + " and ".join(f"{v}={x}" for v, x in found.items())
+                             + " disagree; pass --shard K/N")
+        var, k_text = next(iter(found.items()))
+        where = f" ({var}={k_text})"
+    else:
+        where = ""
+    if not k_text.isdigit():
+        raise ShardError(f"--shard {spec}: the shard's index{where} must be a whole number from 0 to {n - 1}")
+    k = int(k_text)
+    if k >= n:
+        hint = f"; submit the Slurm array as --array=0-{n - 1}" if "SLURM" in where else ""
+        raise ShardError(f"--shard {spec}: the shard's index{where} is {k}, not below the number of shards {n} "
+                         f"(shards count from 0){hint}")
+    return k, n
+
+
+def shard_of(name: str, shards: int) -> int:
+    """The shard (``0..shards-1``) of the submission whose result is called ``name``: from the sha256 of the
+    name, so the same on every machine and whatever the order files are found in; a submission added
+    later moves no other one."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()[:8], "big") % shards
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    """The shard manifest of a results folder, ``None`` when it has none."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise ShardError(f"{out / MANIFEST} is unreadable ({e}): remove it, or give another --out") from None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise ShardError(f"{out / MANIFEST} is not a bptt-grader shard manifest: remove it, or give another --out")
+    return data
+
+
+def check_out_folder(out: Path, shard: tuple[int, int] | None) -> None:
+    """Refuse an out folder that holds another shard's results (or a shard's, for a run of the whole class)."""
+    found = read_manifest(out)
+    if found is None:
+        return
+    theirs = (found.get("shard"), found.get("shards"))
+    if shard is not None and tuple(shard) == theirs:
+        return
+    what = "this run's" if shard is None else f"shard {shard[0]}/{shard[1]}'s"
+    raise ShardError(f"{out} holds shard {theirs[0]}/{theirs[1]}'s results ({MANIFEST}), not {what}: give each "
+                     "shard its own --out (results/shard-$JOB_COMPLETION_INDEX, ...), and merge them with "
+                     "bptt-grader collect")
+
+
+def _up_to_date(existing: dict[str, Any] | None, path: Path, folder: Path | None, source: str,
+                graded_with: dict[str, Any] | None = None) -> bool:
+    """Whether ``existing`` is this file's result, for these very bytes, graded by what grades now
+    (``graded_with``, when given), with no internal error."""
     if existing is None or existing.get("internal_errors"):
+        return False
+    if graded_with is not None and regrade.recorded(existing) != graded_with:
         return False
     recorded = existing.get("extra_data", {}).get("source") or {}
     if recorded.get("path") != source or not recorded.get("sha256"):
@@ -170,6 +277,7 @@ def _up_to_date(existing: dict[str, Any] | None, path: Path, folder: Path | None
 def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: bool = False,
               progress: Callable[[str, dict[str, Any] | None, str], None] | None = None,
               root: Path | None = None, folders: dict[Path, Path] | None = None,
+              shard: tuple[int, int] | None = None,
               ) -> tuple[list[dict[str, Any]], dict[Path, str]]:
     """Grade ``paths`` into ``out``; return every result (old ones too, with ``resume``) and the failures.
 
@@ -177,26 +285,61 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
     ``folders``: each path's submission folder, below which no symbolic link is followed (default:
     ``root``). ``progress(name, result, status)`` is called for each submission, ``status`` being
     ``"graded"``, ``"kept"`` (``--resume``; ``result`` is the one kept) or ``"error"`` (``result`` is
-    ``None``: the grader failed and wrote nothing).
+    ``None``: the grader failed and wrote nothing). ``shard = (K, N)``: grade only the submissions of
+    shard ``K`` of ``N`` (:func:`shard_of`; names come from all of ``paths``), and write the manifest
+    :func:`grader.collect.collect` merges by.
+
+    Besides each submission's files: ``grades.csv``, ``summary.txt`` and ``index.html`` of the results
+    (sorted by name: the same files whatever order they were graded in), and, when the folder held
+    earlier results of these submissions, ``changes.txt`` and ``changes.csv`` (:mod:`grader.regrade`).
     """
     seen: dict[str, Path] = {}
     for p in paths:
         seen.setdefault(os.path.abspath(p), p)  # a file named twice is graded once
     paths = list(seen.values())
     root = common_root(paths) if root is None else root
+    names = result_names(paths, root)
+    everyone: list[str] = []  # a shard's class: every name, so that collect can tell what is missing
+    if shard is not None:
+        k, n = shard
+        if not (isinstance(k, int) and isinstance(n, int) and 0 <= k < n):
+            raise ShardError(f"shard {k}/{n}: K must be 0..N-1")
+        check_out_folder(out, shard)
+        everyone = sorted(names.values())
+        paths = [p for p in paths if shard_of(names[p], n) == k]
+    else:
+        check_out_folder(out, None)
     folder = {p: (folders or {}).get(p, root) for p in paths}
     source = {p: source_path(p, root) for p in paths}
     out.mkdir(parents=True, exist_ok=True)
-    names = result_names(paths, root)
+    assignment = get(job.assignment)
+    graded_with = fingerprint(job)
+
+    def manifest(complete: bool, not_written: list[str]) -> None:
+        if shard is not None:
+            report.write_atomic(out / MANIFEST, json.dumps({
+                "format": MANIFEST_FORMAT, "assignment": assignment.name, "shard": shard[0], "shards": shard[1],
+                "assigned_by": "sha256(name) mod shards", "complete": complete,
+                "names": sorted(names[p] for p in paths), "not_written": sorted(not_written),
+                "class": everyone}, indent=1) + "\n")
+
+    manifest(False, [])
     results: list[dict[str, Any]] = []
+    before: dict[str, dict[str, Any]] = {}  # the earlier results of what is graded again
+    kept = 0
     todo: list[Path] = []
     for p in paths:
-        existing = report.read_results(out / f"{names[p]}.json") if resume else None
-        if _up_to_date(existing, p, folder[p], source[p]):
+        existing = report.read_results(out / f"{names[p]}.json")
+        if existing is not None and existing.get("extra_data", {}).get("submission") != names[p]:
+            existing = None  # not this name's result at all
+        if resume and _up_to_date(existing, p, folder[p], source[p], graded_with):
             results.append(existing)
+            kept += 1
             if progress:
                 progress(names[p], existing, "kept")
         else:
+            if existing is not None:
+                before[names[p]] = existing
             todo.append(p)
     errors: dict[Path, str] = {}
 
@@ -211,7 +354,8 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
     if jobs <= 1 or len(todo) <= 1:
         for i, p in enumerate(todo):
             try:
-                done(p, _grade_and_write(job, p, names[p], out, i + 1 < len(todo), folder[p], source[p]), None)
+                done(p, _grade_and_write(job, p, names[p], out, i + 1 < len(todo), folder[p], source[p],
+                                         graded_with), None)
             except Exception:
                 done(p, None, traceback.format_exc())
     else:
@@ -219,18 +363,46 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
 
         context = multiprocessing.get_context("spawn")  # no fork of a process that has threads
         with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_grade_and_write, job, p, names[p], out, False, folder[p], source[p]): p
-                       for p in todo}
+            futures = {pool.submit(_grade_and_write, job, p, names[p], out, False, folder[p], source[p],
+                                   graded_with): p for p in todo}
             for fut in cf.as_completed(futures):
                 p = futures[fut]
                 try:
                     done(p, fut.result(), None)
                 except Exception:
                     done(p, None, traceback.format_exc())
-    report.write_grades_csv(results, get(job.assignment), out / "grades.csv")
-    report.write_atomic(out / "summary.txt",
-                        summary(results, get(job.assignment).name, not_written=[names[p] for p in errors]))
+    results.sort(key=lambda r: r["extra_data"]["submission"])  # the class files: the same in any order
+    not_written = sorted(names[p] for p in errors)
+    write_class_files(out, results, assignment, not_written)
+    _write_changes(out, assignment, results, before, kept, graded_with)
+    manifest(True, not_written)
     return results, errors
+
+
+def write_class_files(out: Path, results: list[dict[str, Any]], assignment: Any, not_written: list[str]) -> None:
+    """``grades.csv``, ``summary.txt`` and the class overview ``index.html`` of ``results``."""
+    results = sorted(results, key=lambda r: r["extra_data"]["submission"])
+    report.write_grades_csv(results, assignment, out / "grades.csv")
+    report.write_atomic(out / "summary.txt", summary(results, assignment.name, not_written=not_written))
+    report_html.write_index(results, assignment, out / "index.html", not_written=not_written)
+
+
+def _write_changes(out: Path, assignment: Any, results: list[dict[str, Any]], before: dict[str, dict[str, Any]],
+                   kept: int, graded_with: dict[str, Any]) -> None:
+    """``changes.txt`` and ``changes.csv`` when the folder held earlier results of this run's submissions
+    (``before``: those replaced; ``kept``: how many ``--resume`` kept); else none (a stale pair is removed)."""
+    if not before and not kept:
+        for stale in ("changes.txt", "changes.csv"):
+            (out / stale).unlink(missing_ok=True)
+        return
+    after = {r["extra_data"]["submission"]: r for r in results}
+    replaced = {name: old for name, old in before.items() if name in after}
+    reasons = {name: regrade.why_regraded(old, after[name]["extra_data"].get("source"), graded_with)
+               for name, old in replaced.items()}
+    changes = regrade.compare(replaced, after, reasons, [q.function for q in assignment.questions])
+    regrade.write_changes(out, assignment.name, regrade.Regrading(
+        changes, reasons, kept=kept, first=len(after) - kept - len(replaced),
+        diagnoses=regrade.compare_diagnoses(replaced, after)))
 
 
 def _not_graded(results: list[dict[str, Any]], not_written: list[str]) -> list[str]:

@@ -166,6 +166,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/red] no such file or folder: {_escape(item)}")
     if missing:
         return 2
+    shard = None
+    if args.shard is not None:
+        from grader.batch import ShardError, parse_shard
+
+        try:
+            shard = parse_shard(args.shard)
+        except ShardError as e:
+            console.print(f"[red]error:[/red] {_escape(str(e))}")
+            return 2
     from grader.sandbox import SandboxUnavailable, prestart, resolve_mode
 
     try:
@@ -178,11 +187,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     paths = list(folders)
     for link in links:
         console.print(f"[yellow]warning:[/yellow] {_escape(str(link))} is a symbolic link to a folder: not followed")
-    in_process = len(paths) == 1 or args.jobs == 1
+    mine = paths
+    if shard is not None and paths:  # this shard's submissions, named as among the whole class
+        from grader.batch import common_root, result_names, shard_of
+
+        names = result_names(paths, common_root([Path(item) for item in args.submissions]))
+        mine = [p for p in paths if shard_of(names[p], shard[1]) == shard[0]]
+    in_process = len(mine) == 1 or (args.jobs == 1 and bool(mine))
     if in_process:  # graded in this process: the workers boot while numpy and the assignment are imported
         prestart(mode, count=_workers(args.assignment))
 
-    from grader.batch import Job, common_root, default_jobs, run_batch
+    from grader.batch import Job, ShardError, common_root, default_jobs, run_batch
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
 
     jobs = args.jobs or default_jobs()
@@ -219,40 +234,74 @@ def cmd_grade(args: argparse.Namespace) -> int:
     def count(status: str) -> None:
         counts[status] = counts.get(status, 0) + 1
 
-    if len(paths) == 1:  # its line when it is graded; no bar (nor rich, 40 ms) before it
-        def single(name: str, data: dict[str, Any] | None, status: str) -> None:
-            count(status)
-            line(name, data, status)
-
-        results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=single,
-                                    root=root, folders=folders)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console.get(), disable=not console.is_terminal) as bar:
-            task = bar.add_task(f"grading {assignment.name}", total=len(paths))
-
-            def progress(name: str, data: dict[str, Any] | None, status: str) -> None:
+    try:
+        if len(mine) <= 1:  # its line when it is graded; no bar (nor rich, 40 ms) before it
+            def single(name: str, data: dict[str, Any] | None, status: str) -> None:
                 count(status)
-                bar.advance(task)
-                if not console.is_terminal:
-                    line(name, data, status)
+                line(name, data, status)
 
-            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress,
-                                        root=root, folders=folders)
+            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=single,
+                                        root=root, folders=folders, shard=shard)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console.get(), disable=not console.is_terminal) as bar:
+                task = bar.add_task(f"grading {assignment.name}", total=len(mine))
+
+                def progress(name: str, data: dict[str, Any] | None, status: str) -> None:
+                    count(status)
+                    bar.advance(task)
+                    if not console.is_terminal:
+                        line(name, data, status)
+
+                results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress,
+                                            root=root, folders=folders, shard=shard)
+    except ShardError as e:
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
+        return 2
     for p, err in errors.items():
         console.print(f"[red]internal error grading {_escape(str(p))}[/red] (not written; run again with --resume):")
         console.print(err, markup=False, highlight=False)
     done = (f"graded {counts['graded']}, kept {counts['kept']} (--resume)" if counts["kept"]
-            else f"graded {counts['graded']} of {len(paths)} submissions")
+            else f"graded {counts['graded']} of {len(mine)} submissions")
+    if shard is not None:
+        done = f"shard {shard[0]}/{shard[1]} ({len(mine)} of the class's {len(paths)} submissions): {done}"
     console.print(f"{done} in {time.perf_counter() - start:.1f} s ({mode} sandbox, {jobs} jobs); "
                   f"results in {_escape(str(outdir))}/")
     out.print((outdir / "summary.txt").read_text(), markup=False)
+    if (outdir / "changes.txt").is_file():
+        moved = (outdir / "changes.txt").read_text().split("\nScores that moved: ", 1)[-1].splitlines()[0]
+        console.print(f"scores that moved: {_escape(moved)}; see {_escape(str(outdir / 'changes.txt'))}")
     failed = len(errors) + sum(bool(r.get("internal_errors")) for r in results)
     if failed:
-        console.print(f"[red]error:[/red] {failed} of {len(paths)} submissions not graded because of an internal "
+        console.print(f"[red]error:[/red] {failed} of {len(mine)} submissions not graded because of an internal "
                       "error of the grader (see summary.txt): grade them again with --resume")
+        return 3
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Merge shards' results folders into one class (:mod:`grader.collect`)."""
+    from grader.collect import CollectError, collect
+
+    try:
+        done = collect([Path(f) for f in args.folders], Path(args.out))
+    except CollectError as e:
+        console.print(f"[red]error:[/red] {_escape(str(e))}")
+        return 2
+    shards = (f", shards {', '.join(f'{k}/{n}' for k, n in done.shards)}" if done.shards else "")
+    console.print(f"collected {len(done.results)} results of {done.assignment} from {len(done.folders)} folders"
+                  f"{shards}; results in {_escape(args.out)}/")
+    if done.unsandboxed:
+        more = " ..." if len(done.unsandboxed) > 10 else ""
+        console.print(f"[yellow]warning:[/yellow] {len(done.unsandboxed)} results were graded without the sandbox "
+                      f"(none): {_escape(', '.join(done.unsandboxed[:10]))}{more}")
+    out.print((Path(args.out) / "summary.txt").read_text(), markup=False)
+    failed = len(done.not_written) + sum(bool(r.get("internal_errors")) for r in done.results)
+    if failed:
+        console.print(f"[red]error:[/red] {failed} submissions not graded because of an internal error of the "
+                      "grader (see summary.txt): grade them again in their shard with --resume, then collect")
         return 3
     return 0
 
@@ -463,9 +512,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answers computed by finite differences keep their points (they are flagged all the same; "
                         "see docs/numerical.md)")
     p.add_argument("--resume", action="store_true", help="keep the results of submissions already graded "
-                   "from the same file, unchanged (same path and sha256), without an internal error; grade the rest")
+                   "from the same file, unchanged (same path and sha256), by the same grader, assignment, reference "
+                   "and catalogue, without an internal error; grade the rest (changes.txt lists the scores that moved)")
+    p.add_argument("--shard", metavar="K/N", default=None,
+                   help="grade only shard K of N (K = 0..N-1) of the submissions, chosen by a hash of each name, "
+                   "into this --out (merge the shards with bptt-grader collect); auto/N or N: K from "
+                   "$JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or $SLURM_ARRAY_TASK_ID (Slurm array); "
+                   "see docs/scale.md")
     common(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("collect", help="merge the results folders of shards (grade --shard) into one class",
+                       description="Copy every shard's results into OUT and write its grades.csv, summary.txt and "
+                       "index.html, as one grading of the whole class writes them. Refuses shards that overlap "
+                       "with different results, results of different assignments or graders, a missing shard; "
+                       "see docs/scale.md.")
+    p.add_argument("folders", nargs="+", metavar="DIR", help="the shards' --out folders (each shard once)")
+    p.add_argument("--out", required=True, help="the class's results folder (new, or one collect wrote)")
+    p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("validate", help="self-test: the reference passes, every catalogued mistake is caught")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",

@@ -20,7 +20,8 @@ from grader.grading import CheckResult, Grade
 from grader.questions import Assignment
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;
+overflow-wrap:break-word}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse} td,th{padding:.25rem .75rem;border-bottom:1px solid #eee;text-align:left}
 .pass{color:#1a7f37} .fail{color:#cf222e} pre{background:#f6f8fa;padding:.75rem;overflow-x:auto;font-size:.85rem}
@@ -89,7 +90,8 @@ def render(grade: Grade, assignment: Assignment) -> str:
             sections.append("\n".join(body))
     problems = "".join(f"<li><pre>{esc(p)}</pre></li>" for p in grade.problems)
     return f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><title>{esc(assignment.name)}: {esc(grade.submission)}</title>
+<html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
+<title>{esc(assignment.name)}: {esc(grade.submission)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>{esc(assignment.title)}<br><small>{esc(grade.submission)}: {grade.score:g} / {grade.max_score:g}</small></h1>
 {"<h2>Problems reading or running the submission</h2><ul>" + problems + "</ul>" if problems else ""}
@@ -104,3 +106,123 @@ def write_html(grade: Grade, assignment: Assignment, path: Any) -> None:
 
     write_atomic(path, render(grade, assignment))
 
+
+# -- the class overview ---------------------------------------------------------------------------
+
+_INDEX_STYLE = """
+.scroll{overflow-x:auto;max-width:100%} .bar{background:#eaeef2;width:8rem;height:.8rem;display:inline-block}
+.bar>span{background:#1a7f37;height:100%;display:block} td.num,th.num{text-align:right;white-space:nowrap}
+td.rate{white-space:nowrap}
+svg.hist{width:100%;max-width:36rem;height:auto;display:block} .warn{color:#9a6700}
+"""
+
+
+def _histogram_svg(bins: list[int]) -> str:
+    """An inline SVG bar chart of the ten score bins (0-10 %, ..., 90-100 %), with each count."""
+    width, height, left, bottom, top = 360, 170, 28, 34, 14
+    bar = (width - left - 4) / len(bins)
+    most = max(bins) or 1
+    parts = [f'<svg class=hist viewBox="0 0 {width} {height}" role=img '
+             f'aria-label="score histogram: {", ".join(map(str, bins))}">',
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 2}" y2="{height - bottom}" stroke="#888"/>']
+    for i, n in enumerate(bins):
+        h = (height - bottom - top) * n / most
+        x = left + i * bar
+        parts.append(f'<rect x="{x + 2:.1f}" y="{height - bottom - h:.1f}" width="{bar - 4:.1f}" height="{h:.1f}" '
+                     f'fill="#0969da"><title>{i * 10}-{i * 10 + 10}%: {n}</title></rect>')
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom - h - 3:.1f}" font-size="10" '
+                     f'text-anchor="middle">{n}</text>')
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 12}" font-size="8" '
+                     f'text-anchor="middle">{i * 10}-{i * 10 + 10}</text>')
+    parts.append(f'<text x="{(left + width) / 2:.1f}" y="{height - 6}" font-size="9" text-anchor="middle">'
+                 "score, % of the maximum</text></svg>")
+    return "".join(parts)
+
+
+def render_index(results: list[dict[str, Any]], assignment: Assignment, not_written: list[str] | None = None) -> str:
+    """The class overview's HTML: the score histogram, each function's pass rate, the most common
+    misconceptions, and a row per submission linking to its feedback page (``<name>.html``). Of the
+    results alone (sorted by name): the same page however and wherever they were graded."""
+    from collections import Counter
+    from urllib.parse import quote
+
+    esc = html.escape
+    results = sorted(results, key=lambda r: r["extra_data"]["submission"])
+    functions = [q.function for q in assignment.questions]
+    n = len(results)
+    max_score = max((r["max_score"] for r in results), default=0) or 1
+    mean = sum(r["score"] for r in results) / n if n else 0.0
+    modes = Counter(r.get("sandbox", "unknown") or "not run, unreadable" for r in results)
+    sandbox = ", ".join(f"{m} ({k})" for m, k in sorted(modes.items())) or "none used"
+    bins = [0] * 10
+    for r in results:
+        bins[min(9, int(10 * r["score"] / max_score))] += 1
+    per: dict[str, list[tuple[float, float, bool]]] = {f: [] for f in functions}
+    mistakes: Counter[str] = Counter()
+    rows = []
+    for r in results:
+        got: dict[str, list[float]] = {}
+        for t in r["tests"]:
+            g = got.setdefault(t["function"], [0.0, 0.0, 1.0])
+            g[0] += t["score"]
+            g[1] += t["max_score"]
+            g[2] = g[2] and t["status"] == "passed"
+        for f, (score, full, ok) in got.items():
+            per.setdefault(f, []).append((score, full, bool(ok)))
+        mistakes.update({t["extra_data"]["misconception"] for t in r["tests"]
+                         if t["status"] == "failed" and t.get("extra_data", {}).get("misconception")})
+        name = r["extra_data"]["submission"]
+        cls = "pass" if r["score"] == r["max_score"] else "fail"
+        note = "internal error of the grader: grade again with --resume" if r.get("internal_errors") else ""
+        cells = "".join(f'<td class=num>{got[f][0]:g}</td>' if f in got else "<td></td>" for f in functions)
+        rows.append(f'<tr><td><a href="{quote(name)}.html">{esc(name)}</a></td>'
+                    f'<td class="num {cls}">{r["score"]:g} / {r["max_score"]:g}</td>{cells}<td>{esc(note)}</td></tr>')
+    function_rows = []
+    for f, seen in per.items():
+        if not seen:
+            continue
+        ok = sum(s[2] for s in seen)
+        rate = 100 * ok / len(seen)
+        function_rows.append(
+            f"<tr><td><code>{esc(f)}</code></td><td class=num>{ok} / {len(seen)}</td>"
+            f'<td class=rate><span class=bar title="{rate:.0f}%"><span style="width:{rate:.1f}%"></span></span>'
+            f" {rate:.0f}%</td>"
+            f"<td class=num>{sum(s[0] for s in seen) / len(seen):.2f} / {max(s[1] for s in seen):g}</td></tr>")
+    failed = sorted([(r["extra_data"]["submission"], str(r["internal_errors"][0]).strip().splitlines()[0]
+                      if str(r["internal_errors"][0]).strip() else "internal error")
+                     for r in results if r.get("internal_errors")]
+                    + [(name, "the grader failed; nothing was written") for name in not_written or []])
+    not_graded = ("<h2 class=fail>Not graded (internal error): grade again with --resume</h2><ul>"
+                  + "".join(f"<li><code>{esc(a)}</code>: {esc(b)}</li>" for a, b in failed) + "</ul>") if failed else ""
+    common = "".join(f"<tr><td class=num>{k}</td><td><code>{esc(m)}</code></td></tr>"
+                     for m, k in mistakes.most_common(10)) or "<tr><td colspan=2>(none diagnosed)</td></tr>"
+    head = "".join(f"<th class=num><code>{esc(f)}</code></th>" for f in functions)
+    warn = " class=warn" if "none" in modes else ""
+    return f"""<!doctype html>
+<html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
+<title>{esc(assignment.name)}: class overview</title>
+<style>{_STYLE}{_INDEX_STYLE}</style></head><body>
+<h1>{esc(assignment.title)}<br><small>{n} submission{"s" if n != 1 else ""}, mean {mean:.2f} / {max_score:g}
+</small></h1>
+<p{warn}>Sandbox: {esc(sandbox)}</p>
+{not_graded}
+<h2>Scores</h2>
+{_histogram_svg(bins)}
+<h2>Functions fully correct</h2>
+<div class=scroll><table><tr><th>function</th><th class=num>fully correct</th><th>pass rate</th>
+<th class=num>mean points</th></tr>{"".join(function_rows)}</table></div>
+<h2>Most common misconceptions</h2>
+<div class=scroll><table><tr><th class=num>submissions</th><th>misconception</th></tr>{common}</table></div>
+<h2>Submissions</h2>
+<div class=scroll><table><tr><th>submission</th><th class=num>score</th>{head}<th></th></tr>
+{"".join(rows)}</table></div>
+</body></html>
+"""
+
+
+def write_index(results: list[dict[str, Any]], assignment: Assignment, path: Any,
+                not_written: list[str] | None = None) -> None:
+    """Write the class overview (:func:`render_index`) to ``path``, atomically."""
+    from grader.report import write_atomic
+
+    write_atomic(path, render_index(results, assignment, not_written))

@@ -289,7 +289,7 @@ def test_a_file_name_that_is_not_utf8_gets_its_result(tmp_path):
     results, errors = run_batch(job(), submission_files(os.fsdecode(subs)), tmp_path / "out")
     assert not errors
     assert sorted(r["extra_data"]["submission"] for r in results) == ["_l", "_x"]
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.html")) == ["_l.html", "_x.html"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.html")) == ["_l.html", "_x.html", "index.html"]
 
 
 def test_check_refuses_a_link(tmp_path, capsys):
@@ -371,7 +371,8 @@ def test_every_file_written_is_mode_0666_less_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     written = sorted((tmp_path / "out").iterdir())
-    assert {p.name for p in written} == {"s.json", "s.html", "grades.csv", "summary.txt"}  # no temporaries left
+    assert {p.name for p in written} == {"s.json", "s.html", "grades.csv", "summary.txt",
+                                         "index.html"}  # no temporaries left
     for p in written:
         assert stat.S_IMODE(p.stat().st_mode) == mode, p.name
 
