@@ -114,7 +114,7 @@ def trask_train(target: Any, w: list[np.ndarray], X: np.ndarray, Y: np.ndarray, 
         if not out.ok:
             return {"failure": f"bptt_updates failed at training step {step}: {out.error}"}
         ups = out.value
-        if not (isinstance(ups, tuple) and len(ups) == 3 and all(
+        if not (isinstance(ups, (tuple, list)) and len(ups) == 3 and all(
                 isinstance(u, np.ndarray) and u.shape == v.shape for u, v in zip(ups, w))):
             return {"failure": "bptt_updates did not return a tuple of three updates shaped like the synapses"}
         w = [v + learning_rate * np.asarray(u, dtype=float) for v, u in zip(w, ups)]

@@ -220,3 +220,24 @@ def test_a_submission_that_rebinds_the_workers_checks_earns_nothing(tmp_path, mo
         target.close()
     assert result.score == 0.0
     assert "changed the grader's own code" in result.checks[0].message
+
+
+def test_a_list_of_updates_trains_trasks_network(load):
+    """The contract accepts a list where a tuple is named: trask's learning test too (grader/loops.py)."""
+    import warnings
+    from pathlib import Path
+
+    from grader.assignments import get
+    from grader.grading import grade
+    from grader.notebook import read_submission
+    from grader.sandbox import WorkerTarget
+
+    path = Path(__file__).parent / "data" / "trask_list_return.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        target = WorkerTarget(read_submission(path))
+    try:
+        result = grade(get("trask"), target, load("trask"), only=["bptt_updates"])
+    finally:
+        target.close()
+    assert result.score == 6.0, [c.message for c in result.checks if not c.passed]
