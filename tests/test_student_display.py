@@ -88,6 +88,16 @@ def test_the_html_escapes_what_student_code_says():
 def test_real_ipython_display_machinery(monkeypatch, capsys):
     """IPython's own shell and display hook: a kernel shows the table once per cell; a terminal the text once."""
     pytest.importorskip("IPython")
+    import os
+    import subprocess
+    import sys
+
+    if os.environ.get("BPTT_DISPLAY_ISOLATED") != "1":  # IPython's shell is a process-wide singleton: a fresh one
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                              f"{__file__}::test_real_ipython_display_machinery"], capture_output=True, text=True,
+                             env={**os.environ, "BPTT_DISPLAY_ISOLATED": "1"}, timeout=300)
+        assert run.returncode == 0, run.stdout[-3000:]
+        return
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
