@@ -4,12 +4,12 @@
 that each need the last one's result (trask's training) does not wait for a round trip per call.
 The worker runs nothing else of the grader's (``worker._run`` accepts only these).
 
-This module is worker-side: the sandbox shows it to student code. (``grader/__init__.py``,
-``worker.py``, ``wire.py`` and this module are all of the grader that student code can see while it is
-graded.) So it holds nothing that computes an answer: no truth, no forward pass, no instance
+This module is worker-side: the sandbox shows it to student code (with ``grader/__init__.py``,
+``worker.py``, ``calls.py`` and ``wire.py``, all of the grader that student code can see while it is
+graded). So it holds nothing that computes an answer: no truth, no forward pass, no instance
 list. A loop only calls the student's functions and adds up what they return, which decides its
 result whatever runs it; the grader checks and tests that result itself. Imports: numpy, the
-standard library and :mod:`grader.worker`.
+standard library, :mod:`grader.wire` and :mod:`grader.calls`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.worker import _FAILED, Handles, _copy, invoke
+from grader.calls import FAILED, Handles, copy_value, invoke
 
 
 @dataclass
@@ -91,9 +91,10 @@ class NearTarget:
     def _call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None, keep: tuple[int, ...]) -> Called:
         fn = self.namespace.get(name)
         if not callable(fn):
-            self.handles.recent.append(_FAILED)  # a call all the same, for Earlier references
+            self.handles.recent.append(FAILED)  # a call all the same, for Earlier references
             return Called(error=f"no function named {name} is defined")
-        header, _ = invoke(fn, [_copy(a) for a in args], _copy(dict(kwargs or {})), list(keep), self.handles,
+        header, _ = invoke(fn, [copy_value(a) for a in args], copy_value(dict(kwargs or {})), list(keep),
+                           self.handles,
                            capture=True, watch=False, encode=False)
         if not header["ok"]:
             return Called(error=str(header.get("error", "failed")))

@@ -73,7 +73,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 #: format and the loops run next to the student's functions (:mod:`grader.loops`: no truth, forward
 #: pass, assignment or instance list), and the package's ``__init__`` (``from grader import check`` in
 #: a notebook does nothing while it is graded).
-WORKER_MODULES = ("__init__.py", "worker.py", "wire.py", "loops.py")
+WORKER_MODULES = ("__init__.py", "worker.py", "calls.py", "wire.py", "loops.py")
 
 
 @cache

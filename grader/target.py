@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader import wire
-from grader.worker import _FAILED, Handles, _copy, _missing, invoke
+from grader.calls import FAILED, Handles, copy_value, invoke, missing_status
 
 
 @dataclass
@@ -209,18 +209,18 @@ class LocalTarget:
         self.plain = plain
 
     def available(self, names: list[str]) -> dict[str, str]:
-        return {n: (_missing(n, list(self.functions)) if n not in self.functions else
+        return {n: (missing_status(n, list(self.functions)) if n not in self.functions else
                     "function" if callable(self.functions[n]) else
                     f"not callable ({type(self.functions[n]).__name__})") for n in names}
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
         if not callable(self.functions.get(name)):
-            self.handles.recent.append(_FAILED)  # a call all the same, for Earlier references
+            self.handles.recent.append(FAILED)  # a call all the same, for Earlier references
             return Outcome(error=f"no function named {name} is defined")
         if self.plain:
-            header, _ = invoke(self.functions[name], [_copy(a) for a in args], _copy(dict(kwargs or {})), list(keep),
-                               self.handles, capture=self.capture, watch=self.watch, encode=False)
+            header, _ = invoke(self.functions[name], [copy_value(a) for a in args], copy_value(dict(kwargs or {})),
+                               list(keep), self.handles, capture=self.capture, watch=self.watch, encode=False)
             if not header["ok"]:
                 return outcome_from_reply(header, [])
             return Outcome(value=header["value"], mutated=header["mutated"], aliased=header["aliased"],

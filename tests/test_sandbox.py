@@ -257,14 +257,14 @@ _BUFFER = bytearray(64)
     (lambda a, b: 3.0, []),
 ])
 def test_the_worker_sees_every_answer_that_shares_memory_with_an_argument(make, expected):
-    from grader.worker import _aliased
+    from grader.calls import _aliased
 
     a, b = np.arange(6.0), np.ones((2, 2))
     assert _aliased([a, [b], 7], make(a, b)) == expected
 
 
 def test_memory_lent_by_another_object_is_tested_exactly():
-    from grader.worker import _aliased
+    from grader.calls import _aliased
 
     first, again, elsewhere = _lent(4), _lent(8), np.frombuffer(bytearray(32), dtype=np.float64)
     assert _aliased([first], again[2:]) == [0]  # two arrays over one bytearray

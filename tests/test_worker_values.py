@@ -13,7 +13,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.worker import Handles, Integrity, _tampered, fingerprint, invoke
+from grader.calls import Handles, fingerprint, invoke
+from grader.worker import Integrity, _tampered
 
 Pair = collections.namedtuple("Pair", "x h")
 
@@ -83,7 +84,7 @@ def test_every_value_is_fingerprinted_without_raising(name):
                                   "slots and a hostile __eq__", "nested mixture"])
 def test_a_change_deep_inside_is_seen(name):
     value = _values()[name]
-    from grader.worker import _arrays
+    from grader.calls import _arrays
 
     before = fingerprint(value)
     arrays = _arrays(value)
@@ -134,34 +135,41 @@ def test_a_forward_returning_a_list_keeps_its_cache_behind():
 
 
 def test_bookkeeping_that_fails_is_an_internal_error_of_that_call(monkeypatch):
-    from grader import worker
+    from grader import calls
 
     def broken(v):
-        raise worker.Bookkeeping("simulated")
+        raise calls.Bookkeeping("simulated")
 
-    monkeypatch.setattr(worker, "fingerprint", broken)
+    monkeypatch.setattr(calls, "fingerprint", broken)
     reply, _ = invoke(lambda x: x, [np.ones(2)], {}, [], Handles())
     assert not reply["ok"] and reply["internal"] is True and "internal error" in reply["error"]
 
 
 def test_the_worker_sees_its_own_code_replaced():
+    import grader.calls as calls
     import grader.wire as wire
     import grader.worker as worker
 
-    integrity = Integrity((worker, wire))
+    integrity = Integrity((worker, calls, wire))
     assert integrity.changed() == []
-    original = worker._aliased
+    original = calls._aliased
     try:
-        worker._aliased = lambda args, value: []  # what the review's submission did
-        assert "grader.worker._aliased" in integrity.changed()
+        calls._aliased = lambda args, value: []  # what the review's submission did
+        assert "grader.calls._aliased" in integrity.changed()
     finally:
-        worker._aliased = original
-    code = worker.fingerprint.__code__
+        calls._aliased = original
+    code = calls.fingerprint.__code__
     try:
-        worker.fingerprint.__code__ = (lambda v: b"").__code__
+        calls.fingerprint.__code__ = (lambda v: b"").__code__
         assert "fingerprint" in integrity.changed()
     finally:
-        worker.fingerprint.__code__ = code
+        calls.fingerprint.__code__ = code
+    serving = worker.invoke
+    try:
+        worker.invoke = lambda *a, **k: ({"ok": True}, [])  # the worker's own name for the call, rebound
+        assert "grader.worker.invoke" in integrity.changed()
+    finally:
+        worker.invoke = serving
     assert integrity.changed() == []
     assert _tampered(["x"])["ok"] is False
 
@@ -208,7 +216,7 @@ def test_a_submission_that_rebinds_the_workers_checks_earns_nothing(tmp_path, mo
     if mode == "bwrap" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed")
     sub = tmp_path / "tamper.py"
-    sub.write_text("import numpy as np\nimport grader.worker as w\nw._aliased = lambda args, value: []\n"
+    sub.write_text("import numpy as np\nimport grader.calls as w\nw._aliased = lambda args, value: []\n"
                    "w.fingerprint.__code__ = (lambda v: b'').__code__\n"
                    "def delta_o(o, y):\n    d = o\n    d[np.arange(len(y)), y] -= 1.0\n    return d\n")
     with warnings.catch_warnings():
