@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.assignments import britz, cache, get, goodfellow, martens, trask  # noqa: E402
 from grader.credit import NUMERICAL_ERROR, relative_error  # noqa: E402
-from grader.grading import passing_draws  # noqa: E402
+from grader.drawn import passing_draws  # noqa: E402
 from grader.notebook import read_submission  # noqa: E402
 from grader.oracles.reference import load_solutions  # noqa: E402
 from grader.strategies import Instance  # noqa: E402

@@ -33,7 +33,7 @@ import numpy as np
 from common import SOLUTIONS
 from grading_bench import correct_submission, functions_of
 
-from grader import batch, drawn, grading, report, report_html, sandbox, wire
+from grader import answers, batch, drawn, grading, report, report_html, sandbox, wire
 from grader.assignments import get
 from grader.target import Outcome
 from grader.worker import Handles, invoke
@@ -182,12 +182,12 @@ def profile_once(assignment: str, path: Path, out: Path, mode: str, examples: in
         for module, name, category in (
                 (grading, "search", "hypothesis"), (grading, "search_again", "hypothesis"),
                 (grading, "larger_failure", "comparison"), (grading, "answer_problem", "comparison"),
-                (grading, "contract_problem", "comparison"), (grading, "_key", "memo keys"),
+                (grading, "contract_problem", "comparison"), (answers, "instance_key", "memo keys"),
                 (grading, "match", "diagnosis"), (batch, "_solutions", "solutions"),
                 (batch, "read_submission", "read submission"), (report_html, "write_html", "reports"),
                 (report, "write_results", "reports")):
             p.set(module, name, clock.wrap(category, getattr(module, name)))
-        p.set(grading._Memo, "reference", clock.wrap("reference solution", grading._Memo.reference))
+        p.set(answers.Answers, "reference", clock.wrap("reference solution", answers.Answers.reference))
         for q in a.questions:
             p.set(q, "truth", clock.wrap("oracle", q.truth))
             for b in q.behaviours:

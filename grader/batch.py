@@ -35,9 +35,11 @@ from typing import Any
 
 from grader import regrade, report, report_html
 from grader.assignments import get
-from grader.grading import Grade, grade, grade_question, workers
+from grader.behaviours import workers
+from grader.grading import grade, not_graded
 from grader.notebook import SubmissionError, read_submission, read_submission_bytes
 from grader.oracles.reference import Solutions, load_solutions
+from grader.results import Grade
 from grader.sandbox import Limits, WorkerTarget, prestart
 
 
@@ -79,7 +81,7 @@ def grade_source(job: Job, path: Path, name: str, prestart_next: bool = False,
     except SubmissionError as e:
         result = Grade(submission=name, assignment=assignment.name, problems=[str(e)])
         for q in assignment.questions:
-            result.checks.extend(grade_question(q, None, solutions, f"not graded: {e}"))
+            result.checks.extend(not_graded(q, solutions, str(e)))
         return result, None
     target = WorkerTarget(submission, job.limits, job.sandbox)
     if prestart_next:

@@ -1,7 +1,7 @@
 """What a function's values earn: the rules that make credit follow correctness.
 
 Two rules, both read off the same list of instances every submission is
-judged on (the derivative check's list, :func:`grader.grading.passing_draws`):
+judged on (the derivative check's list, :func:`grader.drawn.passing_draws`):
 
 **Form follows values.** The contract check and the behaviours reward form
 (new float64 arrays of the right shape, arguments left alone, ...). A stub

@@ -3,7 +3,7 @@
 Searches are derandomized, and a judge draws nothing, so Hypothesis draws
 the same instances for every submission whose function passes. Once one
 search has passed, later submissions are judged on its list without a new
-search (:func:`grader.grading._search_derivative`); a failure on the list runs
+search (:func:`passing_draws`); a failure on the list runs
 the same search as without it, so every score, message and diagnosis stays
 what a fresh search gives. Not searching spares each ``bptt-grader`` process
 the drawing (about half a second) and the import of Hypothesis.
@@ -136,7 +136,7 @@ def _sources() -> bytes:
     # seeds a derandomized search from its test's source (the probe inside it), not from line numbers.
     import inspect
 
-    from grader.grading import search
+    from grader.search import search
 
     here = Path(__file__).resolve().parent
     return b"|".join([f"drawn {FORMAT}".encode(), _file_digest(str(here / "strategies.py")),
@@ -253,6 +253,18 @@ def remember(question: Any, examples: int, instances: list[Instance]) -> None:
         pass
 
 
+def passing_draws(question: Any, examples: int | None = None) -> list[Instance]:
+    """The instances a search of ``question`` that finds no failure draws: remembered, or drawn now (and kept)."""
+    from grader.search import draw_passing
+
+    examples = examples or question.examples
+    known = remembered(question, examples)
+    if known is None:
+        known = draw_passing(question, examples)
+        remember(question, examples, known)
+    return known
+
+
 def forget() -> None:
     """Forget the lists of this process (the disk copy stays): as in a new process."""
     _MEMORY.clear()
@@ -267,7 +279,7 @@ def ship(names: list[str] | None = None) -> list[Path]:
     from hypothesis import __version__ as hypothesis_version
 
     from grader.assignments import NAMES, get
-    from grader.grading import draw_passing
+    from grader.search import draw_passing
 
     SHIPPED.mkdir(parents=True, exist_ok=True)
     for old in SHIPPED.glob("*.drawn"):

@@ -151,7 +151,7 @@ def _failure_message(question: Any, check: str, smallest: Instance, message: str
 
     ``smallest``, ``message``, ``seen``: the search's smallest failing instance, the judge's message
     there and the failing instances it kept; ``larger``: a larger failing instance to show as well
-    (or None); ``memo``: the question's student outcomes and truths (:class:`grader.grading._Memo`);
+    (or None); ``memo``: the question's student outcomes and truths (:class:`grader.answers.Answers`);
     ``profile``: the derivative check's :class:`~grader.credit.ValueProfile` (which judged instances
     passed); ``explained``: what earlier checks of the function showed (filled in here).
     """

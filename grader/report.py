@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from grader.grading import CheckResult, Grade
 from grader.questions import Assignment
+from grader.results import CheckResult, Grade
 
 FORMAT = "bptt-grader/1"
 
@@ -180,7 +180,7 @@ def points_note(grade: Grade) -> str | None:
     """For a grade without reference checks (``check``): its points, and why ``grade`` may give others."""
     from fractions import Fraction
 
-    from grader.grading import SHARE
+    from grader.results import SHARE
 
     if not grade.checks or any(c.check == "reference" for c in grade.checks):
         return None

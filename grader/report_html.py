@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from grader.diagnose import parts_of
-from grader.grading import CheckResult, Grade
 from grader.questions import Assignment
+from grader.results import CheckResult, Grade
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;

@@ -55,7 +55,7 @@ from grader.notebook import Submission
 if TYPE_CHECKING:
     import numpy as np
 
-    from grader.target import Outcome
+    from grader.target import Availability, Outcome
 
 # numpy, the wire format and the outcomes are imported where first used, not here: `bptt-grader`
 # starts its worker before importing numpy (0.1 s), so that the worker boots meanwhile.
@@ -1083,9 +1083,9 @@ class WorkerTarget:
                     self.output.append(status.stdout)
         return True
 
-    def available(self, names: list[str]) -> dict[str, str]:
+    def available(self, names: list[str]) -> dict[str, Availability]:
         from grader import wire
-        from grader.target import names_from_reply
+        from grader.target import Availability, names_from_reply
 
         try:
             self.finish_calls()
@@ -1093,10 +1093,10 @@ class WorkerTarget:
             reply, _ = worker.request({"op": "names", "names": names}, seconds=self._seconds(self.limits.call_seconds))
             return names_from_reply(reply, names)
         except (EOFError, RuntimeError) as e:
-            return {n: f"could not be loaded ({e})" for n in names}
+            return {n: Availability("could not be loaded", f"({e})") for n in names}
         except wire.REPLY_ERRORS as e:  # the worker is stopped: the next request restarts it
             lost = _lost(self.worker, e, "", "").error if self.worker is not None else str(e)
-            return {n: f"could not be loaded ({lost})" for n in names}
+            return {n: Availability("could not be loaded", f"({lost})") for n in names}
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:

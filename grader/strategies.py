@@ -108,7 +108,7 @@ class Instance:
     sizes: dict[str, int] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
-    #: The grader's content hash of ``args`` and ``kwargs``, computed once (see ``grading._key``).
+    #: The grader's content hash of ``args`` and ``kwargs``, computed once (see :func:`grader.answers.instance_key`).
     memo_key: bytes | None = field(default=None, repr=False, compare=False)
 
 

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.assignments import get
-from grader.grading import CheckResult, Grade, grade
+from grader.grading import grade
 from grader.questions import Assignment
 from grader.report import not_written, points_note, test_output, text_report
+from grader.results import CheckResult, Grade
 from grader.target import LocalTarget
 
 

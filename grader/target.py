@@ -47,6 +47,50 @@ class Outcome:
         return text + (f"\n{self.traceback.rstrip()}" if self.traceback else "")
 
 
+@dataclass(frozen=True)
+class Availability:
+    """What a graded function's name is in a submission: a function, or why it cannot be graded.
+
+    ``kind`` is one of :data:`KINDS`; ``detail`` completes the message (a misspelling the name may be,
+    the type of what the name holds, why the function is not graded).
+    """
+
+    kind: str
+    detail: str = ""
+
+    KINDS = ("function", "missing", "not callable", "not graded", "could not be loaded")
+
+    @classmethod
+    def parse(cls, status: str) -> Availability:
+        """From a worker's word for it: ``function``, ``missing (did you mean f?)``, ``not callable (int)``."""
+        if status.startswith("not graded"):  # "not graded: internal error ...", said whole
+            return cls("not graded", status)
+        for kind in cls.KINDS:
+            if status == kind or status.startswith(kind + " "):
+                return cls(kind, status[len(kind):].strip())
+        return cls("not callable", f"({status})")
+
+    @property
+    def is_function(self) -> bool:
+        return self.kind == "function"
+
+    def message(self, function: str) -> str:
+        """Why ``function`` earns nothing, for its feedback."""
+        if self.kind == "missing":
+            return f"no function named {function} was found in the submission" + (f" {self.detail}" * bool(self.detail))
+        if self.kind == "not graded":
+            return self.detail
+        if self.kind == "could not be loaded":
+            return f"{function} {self}"
+        return f"{function} is {self}"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.detail}".strip()
+
+
+FUNCTION = Availability("function")
+
+
 MAX_NAMES = 100
 MAX_ERROR = 2000  # characters of a reply's error kept (the worker's own are at most about 600)
 MAX_TEXT = 8000  # ... of its traceback and its output (the worker keeps 4000 of each)
@@ -114,13 +158,13 @@ def outcome_from_reply(header: dict[str, Any], buffers: list[np.ndarray], n_args
         raise wire.WireError(f"unreadable reply ({type(e).__name__}: {e})") from None
 
 
-def names_from_reply(header: dict[str, Any], names: list[str]) -> dict[str, str]:
+def names_from_reply(header: dict[str, Any], names: list[str]) -> dict[str, Availability]:
     """A worker's reply to ``names``, checked: for each of ``names``, what the worker says it is."""
     kinds = header.get("names")
     if header.get("ok") is not True or type(kinds) is not dict \
             or not all(type(kinds.get(n, "")) is str for n in names):
         raise wire.WireError("the reply to names is not an object of strings")
-    return {n: kinds.get(n, "missing")[:500] for n in names}
+    return {n: Availability.parse(kinds.get(n, "missing")[:500]) for n in names}
 
 
 _PAYLOAD_KEYS = frozenset({"value", "mutated"})
@@ -150,7 +194,7 @@ class TimedTarget:
         self.deadline = time.monotonic() + total_seconds
         self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
-    def available(self, names: list[str]) -> dict[str, str]:
+    def available(self, names: list[str]) -> dict[str, Availability]:
         return self.inner.available(names)
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
@@ -187,8 +231,8 @@ class TimedTarget:
 class Target(Protocol):
     """Anything whose functions the grader can call by name."""
 
-    def available(self, names: list[str]) -> dict[str, str]:
-        """For each name: ``"function"``, ``"missing"`` or why it cannot be called."""
+    def available(self, names: list[str]) -> dict[str, Availability]:
+        """For each name: a function, missing, or why it cannot be called."""
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
@@ -208,10 +252,10 @@ class LocalTarget:
         # format (for a loop of the grader's next to the student's code: grader.target.run_near)
         self.plain = plain
 
-    def available(self, names: list[str]) -> dict[str, str]:
-        return {n: (missing_status(n, list(self.functions)) if n not in self.functions else
-                    "function" if callable(self.functions[n]) else
-                    f"not callable ({type(self.functions[n]).__name__})") for n in names}
+    def available(self, names: list[str]) -> dict[str, Availability]:
+        return {n: Availability.parse(missing_status(n, list(self.functions)) if n not in self.functions else
+                                      "function" if callable(self.functions[n]) else
+                                      f"not callable ({type(self.functions[n]).__name__})") for n in names}
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:

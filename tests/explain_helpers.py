@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from grader.assignments import get
-from grader.grading import CheckResult, grade_question
-from grader.target import LocalTarget
+from grader.grading import grade_question
+from grader.results import CheckResult
+from grader.target import FUNCTION, LocalTarget
 
 
 def checks(load: Any, assignment: str, function: str, impl: Any, with_solutions: bool = False,
@@ -16,7 +17,7 @@ def checks(load: Any, assignment: str, function: str, impl: Any, with_solutions:
     sol = load(assignment)
     functions = {**sol.reference.functions, function: impl, **helpers}
     results = grade_question(get(assignment).question(function), LocalTarget(functions),
-                             sol if with_solutions else None, "function")
+                             sol if with_solutions else None, FUNCTION)
     return {r.check: r for r in results}
 
 

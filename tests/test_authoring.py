@@ -162,7 +162,7 @@ def test_a_course_assignment_is_validated_and_graded_with_its_own_solutions(cour
 # -- instance lists of a course assignment ----------------------------------------------------------------
 
 def test_a_course_assignments_lists_are_drawn_once_and_kept_in_the_user_cache(courses, monkeypatch):
-    from grader.grading import passing_draws
+    from grader.drawn import passing_draws
 
     make_course(courses / "course")
     monkeypatch.setenv("BPTT_GRADER_CACHE", str(courses / "cache"))

@@ -11,7 +11,7 @@ import pytest
 
 from grader.assignments import get
 from grader.grading import grade_question
-from grader.target import LocalTarget
+from grader.target import FUNCTION, LocalTarget
 
 EXAMPLES = 25
 
@@ -24,7 +24,7 @@ def run(load, assignment: str, function: str, impl, with_solutions: bool = True,
     sol = load(assignment)
     functions = {**sol.reference.functions, function: impl, **extra}
     results = grade_question(get(assignment).question(function), LocalTarget(functions),
-                             sol if with_solutions else None, "function", EXAMPLES)
+                             sol if with_solutions else None, FUNCTION, EXAMPLES)
     return {r.check: r for r in results}
 
 
@@ -253,15 +253,15 @@ def test_a_backward_with_state_between_calls_fails(load):
 def test_the_contract_runs_a_backward_once_per_further_call_and_twice_on_the_first(load, monkeypatch):
     """The cache's reuse is checked on the first call; the contract's repeat and batch-row calls run the
     forward and the backward once each."""
-    from grader import grading
+    from grader.answers import Answers
 
     further = []
-    again = grading._Memo.again
-    monkeypatch.setattr(grading._Memo, "again", lambda self, inst, args: further.append(1) or again(self, inst, args))
+    again = Answers.further
+    monkeypatch.setattr(Answers, "further", lambda self, inst, args: further.append(1) or again(self, inst, args))
     sol = load("cache")
     question = get("cache").question("rnn_step_backward")
     target = _CountingTarget(dict(sol.reference.functions))
-    results = {r.check: r for r in grade_question(question, target, sol, "function", EXAMPLES)}
+    results = {r.check: r for r in grade_question(question, target, sol, FUNCTION, EXAMPLES)}
     assert all(r.passed for r in results.values())
     assert len(further) >= EXAMPLES  # a repeat per instance at least, and batch-row calls
     # first calls: one per instance, and the own-forward behaviour's one (a first call too)

@@ -46,7 +46,7 @@ def test_the_declaration_follows_the_contract(sutskever):
 
 def test_the_truths_agree_with_an_independent_backward_pass(sutskever):
     """The complex-step truths (of L) against the reference's analytic eqs. 3.24-3.25, on drawn instances."""
-    from grader.grading import passing_draws
+    from grader.drawn import passing_draws
     from grader.oracles.reference import load_solutions
 
     reference = load_solutions("sutskever", COURSE / "solutions").reference.functions

@@ -11,8 +11,9 @@ import pytest
 
 from grader.assignments import britz, get
 from grader.credit import ValueProfile, relative_error
-from grader.grading import Grade, grade, grade_question
-from grader.target import LocalTarget, Outcome
+from grader.grading import grade, grade_question
+from grader.results import Grade
+from grader.target import FUNCTION, LocalTarget, Outcome
 
 EXAMPLES = 25
 
@@ -20,7 +21,7 @@ EXAMPLES = 25
 def checks(load, assignment, function, impl, **options):
     sol = load(assignment)
     functions = {**sol.reference.functions, function: impl}
-    results = grade_question(get(assignment).question(function), LocalTarget(functions), sol, "function",
+    results = grade_question(get(assignment).question(function), LocalTarget(functions), sol, FUNCTION,
                              EXAMPLES, **options)
     return {r.check: r for r in results}
 
@@ -47,7 +48,7 @@ def test_a_stub_of_the_right_shape_earns_nothing(load, stub):
 
 def test_a_stub_earns_nothing_in_the_students_check_either(load):
     results = grade_question(get("britz").question("delta_t"), LocalTarget({"delta_t": STUBS["zeros"]}), None,
-                             "function", EXAMPLES)
+                             FUNCTION, EXAMPLES)
     assert not any(r.passed for r in results)
 
 

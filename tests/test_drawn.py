@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import drawn, grading, wire
+from grader import drawn, grading, search, wire
+from grader.answers import instance_key
 from grader.assignments import NAMES, get
-from grader.credit import ValueProfile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +30,11 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def _passing_list(question, examples: int = 12) -> list:
-    return grading.draw_passing(question, examples)
+    return search.draw_passing(question, examples)
 
 
 def _same_instance(a, b) -> bool:
-    return grading._key(a) == grading._key(b) and a.sizes == b.sizes and all(
+    return instance_key(a) == instance_key(b) and a.sizes == b.sizes and all(
         np.array_equal(a.context[k], b.context[k]) for k in a.context)
 
 
@@ -130,20 +130,20 @@ def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_d
     def judge(inst):  # wrong whenever H >= 2 (a bug the list's instances expose)
         return "wrong" if inst.sizes["H"] >= 2 else None
 
-    fresh = grading.search(q.instances(), judge, q.examples)
-    generated: list = []
-    assert grading._search_derivative(q, lambda i: None, q.examples, generated, _NoFatal(),
-                                      ValueProfile()) is None  # remembered
+    fresh = search.search(q.instances(), judge, q.examples)
+    passing = grading._Checking(q, _NoFatal(), None, q.examples, {})
+    assert grading._search_derivative(passing, lambda i: None) is None  # remembered
+    assert len(passing.drawn) == q.examples  # the whole list, judged
     drawn.forget()
-    again = grading._search_derivative(q, judge, q.examples, [], _NoFatal(), ValueProfile())
+    again = grading._search_derivative(grading._Checking(q, _NoFatal(), None, q.examples, {}), judge)
     assert fresh is not None and again is not None
-    assert grading._key(again[0]) == grading._key(fresh[0]) and again[1] == fresh[1]
+    assert instance_key(again[0]) == instance_key(fresh[0]) and again[1] == fresh[1]
 
 
 class _NoFatal:
     """A memo whose calls never hang (what _search_derivative asks when a remembered instance fails)."""
 
-    def prefetch(self, instances):
+    def send_ahead(self, instances):
         pass
 
     def student(self, inst):
@@ -243,13 +243,15 @@ def test_a_damaged_shipped_list_is_ignored(cache_dir, tmp_path, monkeypatch):
 
 def test_the_key_follows_the_search_function_not_the_rest_of_its_module(monkeypatch):
     """A derandomized search's draws depend on its settings and its probe's source (in ``search``)."""
+    from grader import search as grader_search
+
     q = get("britz").question("delta_t")
     before = drawn.fingerprint(q, q.examples, portable=True)
 
     def search(strategy, judge, examples, generated=None):  # another search: other settings, another probe
         return None
 
-    monkeypatch.setattr(grading, "search", search)
+    monkeypatch.setattr(grader_search, "search", search)
     drawn._sources.cache_clear()
     try:
         assert drawn.fingerprint(q, q.examples, portable=True) != before

@@ -17,8 +17,8 @@ import pytest
 
 from grader import cli, export
 from grader.assignments import get
-from grader.grading import CheckResult, Grade
 from grader.report import results_json
+from grader.results import CheckResult, Grade
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = """student,id,sis_user_id,sis_login_id,section,email,submission

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from grader import cli
+from grader.answers import instance_key
 from grader.assignments import NAMES
+from grader.target import FUNCTION
 from grader.validate import validate
 
 BUGGY = '''
@@ -168,12 +170,12 @@ def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
         target = WorkerTarget(read_submission(root / "solutions/examples/goodfellow/h0_ignored.py"), mode="none")
     try:
         checks = grading.grade_question(a.question("bptt"), target, load_solutions("goodfellow", root / "solutions"),
-                                        "function")
+                                        FUNCTION)
     finally:
         target.close()
     derivative, reference = checks[0], checks[1]
     assert not derivative.passed and not reference.passed
-    assert grading._key(reference.instance) == grading._key(derivative.instance)
+    assert instance_key(reference.instance) == instance_key(derivative.instance)
     assert "On a larger failing instance" in derivative.message
 
 
@@ -266,7 +268,7 @@ def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_pat
 
 def test_the_assignments_said_to_need_two_workers_are_those_with_a_parallel_behaviour():
     from grader.assignments import NAMES, TWO_WORKERS, get
-    from grader.grading import workers
+    from grader.behaviours import workers
 
     assert {n for n in NAMES if workers(get(n)) == 2} == TWO_WORKERS
 
@@ -309,7 +311,7 @@ def test_plain_calls_keep_the_callers_arguments_and_report_failures():
 
 
 def test_call_keys_tell_apart_what_a_function_could_tell_apart():
-    from grader.grading import _args_key
+    from grader.answers import args_key as _args_key
 
     a = np.arange(4.0)
     same = [_args_key([a, [1, 2]], {}), _args_key([a.copy(), [1, 2]], {})]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from grader.assignments import get
-from grader.grading import CheckResult, Grade
 from grader.integrations.github import markdown_summary
 from grader.report import FORMAT
+from grader.results import CheckResult, Grade
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "docs" / "github-classroom" / "grade.yml"

@@ -9,8 +9,8 @@ import pytest
 
 from grader import student
 from grader.assignments import get
-from grader.grading import CheckResult, Grade
 from grader.report import not_written, text_report
+from grader.results import CheckResult, Grade
 from grader.student import check, render_html
 
 

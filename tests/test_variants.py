@@ -189,7 +189,7 @@ def test_a_correct_program_is_never_named(load, assignment, function):
 def test_a_variant_is_never_named_where_it_equals_the_truth():
     """On an instance where the edit changes nothing (bptt_truncate + 1 >= T - 1 already), an answer equal to the
     edited truth is the truth: a wrong answer there cannot be the variant, and a right one is never named."""
-    from grader.grading import passing_draws
+    from grader.drawn import passing_draws
 
     q = get("britz").question("bptt")
     long = next(v for v in declared(q) if v.id == "britz-truncation-long")

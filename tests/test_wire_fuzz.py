@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from grader import wire
-from grader.target import Outcome, names_from_reply, outcome_from_reply, status_from_reply
 from grader.calls import Handles, invoke
+from grader.target import Outcome, names_from_reply, outcome_from_reply, status_from_reply
 
 N_ARGS, KWARGS = 3, ("k",)  # the call every reply below is read as the reply to
 MAX_BYTES = 1 << 20

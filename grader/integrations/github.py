@@ -21,9 +21,9 @@ import re
 import sys
 from pathlib import Path
 
-from grader.grading import CheckResult, Grade
 from grader.questions import Assignment
 from grader.report import test_output
+from grader.results import CheckResult, Grade
 
 PASS, FAIL = "✅", "❌"
 _MAIN_CHECKS = ("derivative", "contract")

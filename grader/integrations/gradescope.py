@@ -237,10 +237,11 @@ def _drop_privileges(solutions: Path) -> None:
 def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> dict[str, Any]:
     """Grade ``root/submission`` and return Gradescope's results (nothing is written)."""
     from grader.assignments import get
-    from grader.grading import Grade, grade, grade_question
+    from grader.grading import grade, not_graded
     from grader.notebook import SubmissionError, read_submission
     from grader.oracles.reference import load_solutions
     from grader.report import results_json
+    from grader.results import Grade
     from grader.sandbox import Limits, WorkerTarget, resolve_mode
 
     assignment = get(config["assignment"])
@@ -272,7 +273,7 @@ def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> 
     if isinstance(found, str):
         result = Grade(submission="", assignment=assignment.name, problems=[found])
         for q in assignment.questions:
-            result.checks.extend(grade_question(q, None, solutions, f"not graded: {found}"))
+            result.checks.extend(not_graded(q, solutions, found))
     else:
         target = WorkerTarget(submission, Limits(), mode)
         try:
@@ -336,7 +337,7 @@ def self_test(root: Path) -> int:
     instances its searches draw are there: shipped with the grader, or drawn now and kept
     (:mod:`grader.drawn`, in ``$BPTT_GRADER_CACHE``)."""
     from grader.assignments import get
-    from grader.grading import passing_draws
+    from grader.drawn import passing_draws
     from grader.oracles.reference import load_solutions
     from grader.sandbox import resolve_mode
 

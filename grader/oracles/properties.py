@@ -92,7 +92,7 @@ def contract_problem(expected: Any, out: Outcome, question: Question, instance: 
 def further_calls(question: Question, instance: Instance, out: Outcome) -> list[list[Any]]:
     """The arguments :func:`contract_problem` will call the function with again, after the first call ``out``.
 
-    So that they can be made ahead, all at once (``grading._Memo.prefetch_again``). None after a
+    So that they can be made ahead, all at once (:meth:`grader.answers.Answers.send_further_ahead`). None after a
     first call that failed, changed an argument or returned one: the check stops there. (One that
     breaks the structure rules stops it too; its further calls are made and go unused.)
     """

@@ -45,6 +45,7 @@ FUNCTIONS = {
     "goodfellow": ("softmax_jacobian", "grad_o", "grad_h", "bptt"),
     "martens": ("bptt_matrix",),
     "cache": ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"),
+    "lstm": ("lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"),
 }
 
 EPS = 1e-6  # central-difference step
@@ -506,8 +507,102 @@ def _cache_instance(m: types.ModuleType, name: str, rng: np.random.Generator, sh
         raise Fail("using the same cache a second time gives a different result (the cache was changed)")
 
 
+# -- lstm ----------------------------------------------------------------------------------------------
+# The course assignment courses/bptt/lstm (its docstring is the contract): gates i, f, o, g in that order
+# along the 4H axis, a zero initial cell state, caches of the file's own choosing.
+
+def lstm_step_fwd(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
+    next_c = f * prev_c + i * np.tanh(a[:, 3 * H:])
+    return o * np.tanh(next_c), next_c
+
+
+def lstm_seq_fwd(x, h0, Wx, Wh, b):
+    h, c, out = h0, np.zeros_like(h0), []
+    for t in range(x.shape[1]):
+        h, c = lstm_step_fwd(x[:, t, :], h, c, Wx, Wh, b)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+LSTM_STEP_SHAPES = [(2, 3, 4, 1.0), (1, 1, 1, 1.0), (3, 2, 1, 0.5), (4, 3, 2, 4.0), (1, 2, 3, 0.1)]  # N, D, H, scale
+LSTM_SEQ_SHAPES = [(2, 3, 4, 3, 1.0), (1, 1, 2, 1, 1.0), (3, 4, 2, 2, 0.5), (2, 5, 1, 2, 4.0), (1, 2, 3, 3, 0.1)]
+LSTM_STEP_NAMES = ["x", "prev_h", "prev_c", "Wx", "Wh", "b"]
+
+
+def check_lstm(m: types.ModuleType, name: str, rng: np.random.Generator) -> None:
+    step = name.startswith("lstm_step")
+    for shape in LSTM_STEP_SHAPES if step else LSTM_SEQ_SHAPES:
+        _lstm_instance(m, name, rng, step, shape)
+
+
+def _no_view(results: list[Any], args: list[Any], what: str) -> None:
+    """The contract: a result is a new array, never an argument or a view of one."""
+    for r in results:
+        if isinstance(r, np.ndarray) and any(isinstance(a, np.ndarray) and np.shares_memory(r, a) for a in args):
+            raise Fail(f"{what} returns an argument or a view of one")
+
+
+def _lstm_instance(m: types.ModuleType, name: str, rng: np.random.Generator, step: bool,
+                   shape: tuple[Any, ...]) -> None:
+    fn = getattr(m, name)
+    if step:
+        N, D, H, s = shape
+        args = [rng.normal(size=(N, D)), np.tanh(rng.normal(0, 2, (N, H))), rng.normal(0, 1.5, (N, H)),
+                rng.normal(0, s, (D, 4 * H)), rng.normal(0, s, (H, 4 * H)), rng.normal(0, s, 4 * H)]
+        names, fwd_name, values = LSTM_STEP_NAMES, "lstm_step_forward", [(N, H), (N, H)]
+    else:
+        N, T, D, H, s = shape
+        args = [rng.normal(size=(N, T, D)), np.tanh(rng.normal(0, 2, (N, H))),
+                rng.normal(0, s, (D, 4 * H)), rng.normal(0, s, (H, 4 * H)), rng.normal(0, s, 4 * H)]
+        names, fwd_name, values = SEQ_NAMES, "lstm_forward", [(N, T, H)]
+    forward = lstm_step_fwd if step else lstm_seq_fwd
+    n_out = len(values) + 1  # the values, then the cache
+    if name == fwd_name:
+        first = sequence(call(fn, args, names), n_out, name)
+        want = forward(*args)
+        want = list(want) if step else [want]
+        for got, w, what in zip(first, want, ["next_h", "next_c"] if step else ["h"]):
+            close(array_ok(got, w.shape, what), w, what)
+        _no_view(first[:-1], args, name)
+        again = sequence(call(fn, args, names), n_out, name)
+        if not same(first[:-1], again[:-1]):
+            raise Fail("gives a different result when called twice")
+        return
+    # a backward: the file's own forward makes the cache; the backward must be the VJP of the contract's forward
+    fwd = getattr(m, fwd_name, None)
+    if fwd is None:
+        raise Fail(f"cannot be checked without {fwd_name}")
+    upstream = [rng.normal(size=v) for v in values]
+    up_names = ["dnext_h", "dnext_c"] if step else ["dh"]
+    try:
+        cache = sequence(call(fwd, args, names), n_out, fwd_name)[-1]
+    except Fail as e:
+        raise Fail(f"{fwd_name} (run first, to make the cache) failed: {e}") from None
+    every = [*args, *upstream]
+    before = snapshot(every)
+    # call() also checks that the cache itself is left as it was (compared by value, attributes included)
+    first = sequence(call(fn, [*upstream, cache], [*up_names, "cache"]), len(args), name)
+    unchanged(before, every, [*names, *up_names])  # the cache may hold the arguments
+    _no_view(first, every, name)
+
+    def functional(*p: np.ndarray) -> float:
+        out = forward(*p)
+        return float(sum(np.sum(u * v) for u, v in zip(upstream, out if step else [out])))
+
+    for arr, i in zip(first, range(len(args))):
+        what = ("dh0" if names[i] == "h0" else "d" + names[i])
+        array_ok(arr, args[i].shape, what)
+        close(arr, num_grad(functional, args, i), what)
+    again = call(fn, [*upstream, cache], [*up_names, "cache"])
+    if not same(list(first), list(again) if isinstance(again, (tuple, list)) else again):
+        raise Fail("using the same cache a second time gives a different result (the cache was changed)")
+
+
 CHECKERS = {"trask": check_trask, "britz": check_britz, "goodfellow": check_goodfellow,
-            "martens": check_martens, "cache": check_cache}
+            "martens": check_martens, "cache": check_cache, "lstm": check_lstm}
 
 
 # -- verdicts -------------------------------------------------------------------------------------------
