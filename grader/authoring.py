@@ -51,7 +51,7 @@ from grader import diagnose as _diagnose
 from grader import strategies as _gs
 from grader.diagnose import same_values
 from grader.oracles import derivative as _derivative
-from grader.oracles.derivative import CENTRAL_TOL, Tolerance, central_difference_gradient
+from grader.oracles.derivative import CENTRAL_TOL, REPEAT_TOL, central_difference_gradient
 from grader.questions import Assignment, Behaviour, CallSequence, Question, Rows
 from grader.strategies import Instance, st
 from grader.target import Outcome, call_all
@@ -71,9 +71,6 @@ __all__ = [
     "write_skeleton", "build_notebook",
 ]
 
-#: Two calls of deterministic code with the same arguments in one process: bitwise equal, but a
-#: multi-threaded BLAS may sum in another order.
-REPEAT_TOL = Tolerance(rtol=1e-12, atol=1e-14)
 _COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
@@ -843,7 +840,8 @@ def build_notebook(name: str) -> Any:
     a = get(name)
     doc = inspect.cleandoc(module(name).__doc__ or "")
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    cells = [md(f"# {a.title}\n\n{doc}".rstrip()), md(
+    notation = f"*The notation of {a.source}.*\n\n" if a.source else ""
+    cells = [md(f"# {a.title}\n\n{notation}{doc}".rstrip()), md(
         "## Checking your work\n\n"
         "After each function, run its check cell: `check(...)` runs your function on many small generated "
         "problems and compares it with the derivative of the forward pass, which the grader computes itself. "

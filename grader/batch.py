@@ -36,7 +36,7 @@ from typing import Any
 from grader import regrade, report, report_html
 from grader.assignments import get
 from grader.behaviours import workers
-from grader.grading import grade, not_graded
+from grader.grading import grade_submission, not_graded
 from grader.notebook import SubmissionError, read_submission, read_submission_bytes
 from grader.oracles.reference import Solutions, load_solutions
 from grader.results import Grade
@@ -86,14 +86,8 @@ def grade_source(job: Job, path: Path, name: str, prestart_next: bool = False,
     target = WorkerTarget(submission, job.limits, job.sandbox)
     if prestart_next:
         prestart(job.sandbox, job.limits, count=workers(assignment))
-    try:
-        result = grade(assignment, target, solutions, name=name, examples=job.examples,
-                       allow_numerical=job.allow_numerical)
-    finally:
-        target.close()
-    result.problems = target.problems
-    result.output = "".join(target.output)
-    result.sandbox = target.mode
+    result = grade_submission(assignment, target, solutions, name=name, examples=job.examples,
+                              allow_numerical=job.allow_numerical)
     return result, submission.sha256 or None
 
 
@@ -276,6 +270,91 @@ def _up_to_date(existing: dict[str, Any] | None, path: Path, folder: Path | None
     return hashlib.sha256(data).hexdigest() == recorded["sha256"]
 
 
+@dataclass
+class _Class:
+    """The submissions one ``run_batch`` grades, with their result names and recorded paths."""
+
+    paths: list[Path]  # the ones to grade here (this shard's)
+    names: dict[Path, str]
+    folder: dict[Path, Path]  # below which no symbolic link is followed
+    source: dict[Path, str]
+    everyone: list[str]  # a shard's class: every name, so that collect can tell what is missing
+
+
+def _class(paths: list[Path], root: Path | None, folders: dict[Path, Path] | None,
+           shard: tuple[int, int] | None) -> _Class:
+    seen: dict[str, Path] = {}
+    for p in paths:
+        seen.setdefault(os.path.abspath(p), p)  # a file named twice is graded once
+    paths = list(seen.values())
+    root = common_root(paths) if root is None else root
+    names = result_names(paths, root)
+    everyone: list[str] = []
+    if shard is not None:
+        k, n = shard
+        if not (isinstance(k, int) and isinstance(n, int) and 0 <= k < n):
+            raise ShardError(f"shard {k}/{n}: K must be 0..N-1")
+        everyone = sorted(names.values())
+        paths = [p for p in paths if shard_of(names[p], n) == k]
+    return _Class(paths, names, {p: (folders or {}).get(p, root) for p in paths},
+                  {p: source_path(p, root) for p in paths}, everyone)
+
+
+def _write_manifest(out: Path, assignment: str, shard: tuple[int, int] | None, batch: _Class, complete: bool,
+                    not_written: list[str]) -> None:
+    if shard is not None:
+        report.write_atomic(out / MANIFEST, json.dumps({
+            "format": MANIFEST_FORMAT, "assignment": assignment, "shard": shard[0], "shards": shard[1],
+            "assigned_by": "sha256(name) mod shards", "complete": complete,
+            "names": sorted(batch.names[p] for p in batch.paths), "not_written": sorted(not_written),
+            "class": batch.everyone}, indent=1) + "\n")
+
+
+def _results_kept(batch: _Class, out: Path, resume: bool, graded_with: dict[str, Any],
+                  ) -> tuple[dict[Path, dict[str, Any]], dict[str, dict[str, Any]], list[Path]]:
+    """The results ``--resume`` keeps, the earlier results of what is graded again, and what is graded."""
+    kept: dict[Path, dict[str, Any]] = {}
+    before: dict[str, dict[str, Any]] = {}
+    todo: list[Path] = []
+    for p in batch.paths:
+        name = batch.names[p]
+        existing = report.read_results(out / f"{name}.json")
+        if existing is not None and existing.get("extra_data", {}).get("submission") != name:
+            existing = None  # not this name's result at all
+        if resume and _up_to_date(existing, p, batch.folder[p], batch.source[p], graded_with):
+            kept[p] = existing
+        else:
+            if existing is not None:
+                before[name] = existing
+            todo.append(p)
+    return kept, before, todo
+
+
+def _grade_each(job: Job, batch: _Class, todo: list[Path], out: Path, jobs: int, graded_with: dict[str, Any],
+                done: Callable[[Path, dict[str, Any] | None, str | None], None]) -> None:
+    """Grade ``todo``, here one after the other or in ``jobs`` processes; ``done(path, result, error)`` for each."""
+    def arguments(p: Path, prestart_next: bool) -> tuple[Any, ...]:
+        return job, p, batch.names[p], out, prestart_next, batch.folder[p], batch.source[p], graded_with
+
+    if jobs <= 1 or len(todo) <= 1:
+        for i, p in enumerate(todo):
+            try:
+                done(p, _grade_and_write(*arguments(p, i + 1 < len(todo))), None)
+            except Exception:
+                done(p, None, traceback.format_exc())
+        return
+    import multiprocessing  # here: what grading a single submission does without
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process that has threads
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_grade_and_write, *arguments(p, False)): p for p in todo}
+        for fut in cf.as_completed(futures):
+            try:
+                done(futures[fut], fut.result(), None)
+            except Exception:
+                done(futures[fut], None, traceback.format_exc())
+
+
 def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: bool = False,
               progress: Callable[[str, dict[str, Any] | None, str], None] | None = None,
               root: Path | None = None, folders: dict[Path, Path] | None = None,
@@ -295,54 +374,17 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
     (sorted by name: the same files whatever order they were graded in), and, when the folder held
     earlier results of these submissions, ``changes.txt`` and ``changes.csv`` (:mod:`grader.regrade`).
     """
-    seen: dict[str, Path] = {}
-    for p in paths:
-        seen.setdefault(os.path.abspath(p), p)  # a file named twice is graded once
-    paths = list(seen.values())
-    root = common_root(paths) if root is None else root
-    names = result_names(paths, root)
-    everyone: list[str] = []  # a shard's class: every name, so that collect can tell what is missing
-    if shard is not None:
-        k, n = shard
-        if not (isinstance(k, int) and isinstance(n, int) and 0 <= k < n):
-            raise ShardError(f"shard {k}/{n}: K must be 0..N-1")
-        check_out_folder(out, shard)
-        everyone = sorted(names.values())
-        paths = [p for p in paths if shard_of(names[p], n) == k]
-    else:
-        check_out_folder(out, None)
-    folder = {p: (folders or {}).get(p, root) for p in paths}
-    source = {p: source_path(p, root) for p in paths}
+    batch = _class(paths, root, folders, shard)
+    check_out_folder(out, shard)
     out.mkdir(parents=True, exist_ok=True)
     assignment = get(job.assignment)
     graded_with = fingerprint(job)
-
-    def manifest(complete: bool, not_written: list[str]) -> None:
-        if shard is not None:
-            report.write_atomic(out / MANIFEST, json.dumps({
-                "format": MANIFEST_FORMAT, "assignment": assignment.name, "shard": shard[0], "shards": shard[1],
-                "assigned_by": "sha256(name) mod shards", "complete": complete,
-                "names": sorted(names[p] for p in paths), "not_written": sorted(not_written),
-                "class": everyone}, indent=1) + "\n")
-
-    manifest(False, [])
-    results: list[dict[str, Any]] = []
-    before: dict[str, dict[str, Any]] = {}  # the earlier results of what is graded again
-    kept = 0
-    todo: list[Path] = []
-    for p in paths:
-        existing = report.read_results(out / f"{names[p]}.json")
-        if existing is not None and existing.get("extra_data", {}).get("submission") != names[p]:
-            existing = None  # not this name's result at all
-        if resume and _up_to_date(existing, p, folder[p], source[p], graded_with):
-            results.append(existing)
-            kept += 1
-            if progress:
-                progress(names[p], existing, "kept")
-        else:
-            if existing is not None:
-                before[names[p]] = existing
-            todo.append(p)
+    _write_manifest(out, assignment.name, shard, batch, False, [])
+    kept, before, todo = _results_kept(batch, out, resume, graded_with)
+    results = list(kept.values())
+    for p, existing in kept.items():
+        if progress:
+            progress(batch.names[p], existing, "kept")
     errors: dict[Path, str] = {}
 
     def done(p: Path, data: dict[str, Any] | None, error: str | None) -> None:
@@ -351,33 +393,14 @@ def run_batch(job: Job, paths: list[Path], out: Path, jobs: int = 1, resume: boo
         if error is not None:
             errors[p] = error
         if progress:
-            progress(names[p], data, "graded" if error is None else "error")
+            progress(batch.names[p], data, "graded" if error is None else "error")
 
-    if jobs <= 1 or len(todo) <= 1:
-        for i, p in enumerate(todo):
-            try:
-                done(p, _grade_and_write(job, p, names[p], out, i + 1 < len(todo), folder[p], source[p],
-                                         graded_with), None)
-            except Exception:
-                done(p, None, traceback.format_exc())
-    else:
-        import multiprocessing  # here: 6 ms that grading a single submission does without
-
-        context = multiprocessing.get_context("spawn")  # no fork of a process that has threads
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_grade_and_write, job, p, names[p], out, False, folder[p], source[p],
-                                   graded_with): p for p in todo}
-            for fut in cf.as_completed(futures):
-                p = futures[fut]
-                try:
-                    done(p, fut.result(), None)
-                except Exception:
-                    done(p, None, traceback.format_exc())
+    _grade_each(job, batch, todo, out, jobs, graded_with, done)
     results.sort(key=lambda r: r["extra_data"]["submission"])  # the class files: the same in any order
-    not_written = sorted(names[p] for p in errors)
+    not_written = sorted(batch.names[p] for p in errors)
     write_class_files(out, results, assignment, not_written)
-    _write_changes(out, assignment, results, before, kept, graded_with)
-    manifest(True, not_written)
+    _write_changes(out, assignment, results, before, len(kept), graded_with)
+    _write_manifest(out, assignment.name, shard, batch, True, not_written)
     return results, errors
 
 

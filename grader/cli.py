@@ -7,6 +7,8 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +128,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         except SandboxUnavailable as e:
             console.print(f"[red]error:[/red] {e}")
             return 2
-    from grader.grading import grade
+    from grader.grading import grade_submission
     from grader.notebook import SubmissionError, read_submission
     from grader.report import text_report
 
@@ -143,11 +145,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
         target = WorkerTarget(submission, mode=args.sandbox)
-    try:
-        result = grade(assignment, target, None, name=submission.path.name, examples=args.examples)
-    finally:
-        target.close()
-    result.problems = target.problems
+    result = grade_submission(assignment, target, None, name=submission.path.name, examples=args.examples)
     out.print(text_report(result, assignment, show_points=False), markup=False)
     if args.json:
         from grader.report import write_results
@@ -160,10 +158,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(c.passed for c in result.checks) else 1
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
+@dataclass
+class _Class:
+    """What ``grade`` grades, and how: found from its arguments before anything is graded."""
+
+    job: Any  # grader.batch.Job
+    paths: list[Path]  # every submission named
+    folders: dict[Path, Path]
+    mine: list[Path]  # this shard's (all of them without --shard)
+    root: Path
+    shard: tuple[int, int] | None
+    jobs: int
+    outdir: Path
+
+
+def _error(message: str) -> int:
+    console.print(f"[red]error:[/red] {_escape(message)}")
+    return 2
+
+
+def _class_to_grade(args: argparse.Namespace) -> _Class | int:
+    """The submissions, shard, sandbox and solutions of ``grade``; an exit status 2 (said why) if one is wrong."""
     missing = [item for item in args.submissions if not os.path.lexists(item)]
     for item in missing:  # a mistyped path is not a submission that scores zero
-        console.print(f"[red]error:[/red] no such file or folder: {_escape(item)}")
+        _error(f"no such file or folder: {item}")
     if missing:
         return 2
     shard = None
@@ -173,15 +191,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         try:
             shard = parse_shard(args.shard)
         except ShardError as e:
-            console.print(f"[red]error:[/red] {_escape(str(e))}")
-            return 2
+            return _error(str(e))
     from grader.sandbox import SandboxUnavailable, prestart, resolve_mode
 
     try:
         mode = resolve_mode(args.sandbox)
     except SandboxUnavailable as e:
-        console.print(f"[red]error:[/red] {e}")
-        return 2
+        return _error(str(e))
     links: list[Path] = []
     folders = _submissions(args.submissions, links)
     paths = list(folders)
@@ -193,89 +209,107 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
         names = result_names(paths, common_root([Path(item) for item in args.submissions]))
         mine = [p for p in paths if shard_of(names[p], shard[1]) == shard[0]]
-    in_process = len(mine) == 1 or (args.jobs == 1 and bool(mine))
-    if in_process:  # graded in this process: the workers boot while numpy and the assignment are imported
+    if len(mine) == 1 or (args.jobs == 1 and bool(mine)):
+        # graded in this process: the workers boot while numpy and the assignment are imported
         prestart(mode, count=_workers(args.assignment))
-
-    from grader.batch import Job, ShardError, common_root, default_jobs, run_batch
+    from grader.batch import Job, common_root, default_jobs
     from grader.oracles.reference import SolutionsNotFound, load_solutions, solutions_dir
 
-    jobs = args.jobs or default_jobs()
     assignment = get(args.assignment)
     try:
         folder = solutions_dir(args.solutions)
         load_solutions(assignment.name, folder)
     except SolutionsNotFound as e:
-        console.print(f"[red]error:[/red] {e}")
-        return 2
+        return _error(str(e))
     if mode == "none":
         console.print("[yellow]warning:[/yellow] bubblewrap is not available: student code runs with limits and "
                       "deadlines but could read the solutions folder. Install bubblewrap to hide it.")
     if not paths:
-        console.print("[red]error:[/red] no submissions (.ipynb or .py) found")
-        return 2
+        return _error("no submissions (.ipynb or .py) found")
     job = Job(assignment.name, folder, mode, examples=args.examples, allow_numerical=args.allow_numerical)
-    outdir = Path(args.out)
     root = common_root([Path(item) for item in args.submissions])
-    start = time.perf_counter()
-    counts: dict[str, int] = {"graded": 0, "kept": 0, "error": 0}
+    return _Class(job, paths, folders, mine, root, shard, args.jobs or default_jobs(), Path(args.out))
 
-    def line(name: str, data: dict[str, Any] | None, status: str) -> None:
-        if status == "kept":
-            what = "kept (--resume)"
-        elif data is None:
-            what = "internal error (nothing written)"
-        else:
-            what = f"{data['score']:g} / {data['max_score']:g}"
-            if data.get("internal_errors"):
-                what += " (internal error of the grader: grade again with --resume)"
-        console.print(f"  {_escape(name)}: {what}")
+
+def _graded_line(name: str, data: dict[str, Any] | None, status: str) -> None:
+    if status == "kept":
+        what = "kept (--resume)"
+    elif data is None:
+        what = "internal error (nothing written)"
+    else:
+        what = f"{data['score']:g} / {data['max_score']:g}"
+        if data.get("internal_errors"):
+            what += " (internal error of the grader: grade again with --resume)"
+    console.print(f"  {_escape(name)}: {what}")
+
+
+def _grade_class(plan: _Class, resume: bool, counts: dict[str, int]) -> tuple[list[dict[str, Any]], dict[Path, str]]:
+    """Grade the class with a line per submission (one alone: no bar, nor rich's 40 ms, before its line)."""
+    from grader.batch import run_batch
+
+    def run(progress: Callable[[str, dict[str, Any] | None, str], None]) -> tuple[list[dict[str, Any]],
+                                                                                   dict[Path, str]]:
+        return run_batch(plan.job, plan.paths, plan.outdir, jobs=plan.jobs, resume=resume, progress=progress,
+                         root=plan.root, folders=plan.folders, shard=plan.shard)
 
     def count(status: str) -> None:
         counts[status] = counts.get(status, 0) + 1
 
+    if len(plan.mine) <= 1:
+        def single(name: str, data: dict[str, Any] | None, status: str) -> None:
+            count(status)
+            _graded_line(name, data, status)
+
+        return run(single)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console.get(), disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"grading {plan.job.assignment}", total=len(plan.mine))
+
+        def progress(name: str, data: dict[str, Any] | None, status: str) -> None:
+            count(status)
+            bar.advance(task)
+            if not console.is_terminal:
+                _graded_line(name, data, status)
+
+        return run(progress)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    plan = _class_to_grade(args)
+    if isinstance(plan, int):
+        return plan
+    from grader.batch import ShardError
+
+    start = time.perf_counter()
+    counts: dict[str, int] = {"graded": 0, "kept": 0, "error": 0}
     try:
-        if len(mine) <= 1:  # its line when it is graded; no bar (nor rich, 40 ms) before it
-            def single(name: str, data: dict[str, Any] | None, status: str) -> None:
-                count(status)
-                line(name, data, status)
-
-            results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=single,
-                                        root=root, folders=folders, shard=shard)
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console.get(), disable=not console.is_terminal) as bar:
-                task = bar.add_task(f"grading {assignment.name}", total=len(mine))
-
-                def progress(name: str, data: dict[str, Any] | None, status: str) -> None:
-                    count(status)
-                    bar.advance(task)
-                    if not console.is_terminal:
-                        line(name, data, status)
-
-                results, errors = run_batch(job, paths, outdir, jobs=jobs, resume=args.resume, progress=progress,
-                                            root=root, folders=folders, shard=shard)
+        results, errors = _grade_class(plan, args.resume, counts)
     except ShardError as e:
-        console.print(f"[red]error:[/red] {_escape(str(e))}")
-        return 2
+        return _error(str(e))
     for p, err in errors.items():
         console.print(f"[red]internal error grading {_escape(str(p))}[/red] (not written; run again with --resume):")
         console.print(err, markup=False, highlight=False)
     done = (f"graded {counts['graded']}, kept {counts['kept']} (--resume)" if counts["kept"]
-            else f"graded {counts['graded']} of {len(mine)} submissions")
-    if shard is not None:
-        done = f"shard {shard[0]}/{shard[1]} ({len(mine)} of the class's {len(paths)} submissions): {done}"
-    console.print(f"{done} in {time.perf_counter() - start:.1f} s ({mode} sandbox, {jobs} jobs); "
-                  f"results in {_escape(str(outdir))}/")
-    out.print((outdir / "summary.txt").read_text(), markup=False)
-    if (outdir / "changes.txt").is_file():
-        moved = (outdir / "changes.txt").read_text().split("\nScores that moved: ", 1)[-1].splitlines()[0]
-        console.print(f"scores that moved: {_escape(moved)}; see {_escape(str(outdir / 'changes.txt'))}")
+            else f"graded {counts['graded']} of {len(plan.mine)} submissions")
+    if plan.shard is not None:
+        done = f"shard {plan.shard[0]}/{plan.shard[1]} ({len(plan.mine)} of the class's {len(plan.paths)} " \
+               f"submissions): {done}"
+    console.print(f"{done} in {time.perf_counter() - start:.1f} s ({plan.job.sandbox} sandbox, {plan.jobs} jobs); "
+                  f"results in {_escape(str(plan.outdir))}/")
+    return _after_grading(plan, results, errors)
+
+
+def _after_grading(plan: _Class, results: list[dict[str, Any]], errors: dict[Path, str]) -> int:
+    """The summary, what moved (--resume), and exit status 3 if the grader failed on any submission."""
+    out.print((plan.outdir / "summary.txt").read_text(), markup=False)
+    if (plan.outdir / "changes.txt").is_file():
+        moved = (plan.outdir / "changes.txt").read_text().split("\nScores that moved: ", 1)[-1].splitlines()[0]
+        console.print(f"scores that moved: {_escape(moved)}; see {_escape(str(plan.outdir / 'changes.txt'))}")
     failed = len(errors) + sum(bool(r.get("internal_errors")) for r in results)
     if failed:
-        console.print(f"[red]error:[/red] {failed} of {len(mine)} submissions not graded because of an internal "
+        console.print(f"[red]error:[/red] {failed} of {len(plan.mine)} submissions not graded because of an internal "
                       "error of the grader (see summary.txt): grade them again with --resume")
         return 3
     return 0
@@ -476,29 +510,27 @@ def cmd_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bptt-grader", description="Property-based grader for BPTT assignments.")
-    parser.add_argument("--version", action="version", version=f"bptt-grader {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _common(p: argparse.ArgumentParser, sandbox: bool = True) -> None:
+    """The options every grading command has."""
+    p.add_argument("--examples", type=int, default=None, metavar="N",
+                   help="instances tried per check (default: each question's own)")
+    if sandbox:
+        p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="isolate student code with bubblewrap (auto: when it works here)")
 
-    def common(p: argparse.ArgumentParser, sandbox: bool = True) -> None:
-        p.add_argument("--examples", type=int, default=None, metavar="N",
-                       help="instances tried per check (default: each question's own)")
-        if sandbox:
-            p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                           help="isolate student code with bubblewrap (auto: when it works here)")
 
-    sub.add_parser("list", help="the assignments, their functions and points").set_defaults(func=cmd_list)
-
+def _add_check(sub: Any) -> None:
     p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("notebook", help="the .ipynb notebook or .py file to check (a regular file, not a link)")
     p.add_argument("--summary", metavar="FILE", help="append a Markdown summary (score table, first failure) "
                    "to FILE, e.g. $GITHUB_STEP_SUMMARY; - for stdout")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE (results.json form)")
-    common(p)
+    _common(p)
     p.set_defaults(func=cmd_check)
 
+
+def _add_grade(sub: Any) -> None:
     p = sub.add_parser("grade", help="grade submissions with every check (needs solutions)")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("submissions", nargs="+",
@@ -519,9 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "into this --out (merge the shards with bptt-grader collect); auto/N or N: K from "
                    "$JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or $SLURM_ARRAY_TASK_ID (Slurm array); "
                    "see docs/scale.md")
-    common(p)
+    _common(p)
     p.set_defaults(func=cmd_grade)
 
+
+def _add_collect(sub: Any) -> None:
     p = sub.add_parser("collect", help="merge the results folders of shards (grade --shard) into one class",
                        description="Copy every shard's results into OUT and write its grades.csv, summary.txt and "
                        "index.html, as one grading of the whole class writes them. Refuses shards that overlap "
@@ -531,14 +565,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the class's results folder (new, or one collect wrote)")
     p.set_defaults(func=cmd_collect)
 
+
+def _add_validate(sub: Any) -> None:
     p = sub.add_parser("validate", help="self-test: the reference passes, every catalogued mistake is caught")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                    help="the assignments to validate (default: all)")
     p.add_argument("--solutions", default=None, help="solutions folder (default: $BPTT_GRADER_SOLUTIONS, "
                    "then ./solutions)")
-    common(p, sandbox=False)
+    _common(p, sandbox=False)
     p.set_defaults(func=cmd_validate)
 
+
+def _add_otter(sub: Any) -> None:
     p = sub.add_parser("otter", help="an otter-grader assignment generated from the declaration "
                        '(needs pip install "bptt-grader[otter]")')
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
@@ -551,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-run-tests", action="store_true", help="otter assign does not run the tests on the solution")
     p.set_defaults(func=cmd_otter)
 
+
+def _add_gradescope(sub: Any) -> None:
     p = sub.add_parser("gradescope", help="a Gradescope autograder zip that grades with the sandbox")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", required=True, help="the zip to write")
@@ -565,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bwrap: refuse to grade where bubblewrap cannot run (default: auto)")
     p.set_defaults(func=cmd_gradescope)
 
+
+def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="Canvas / Moodle gradebook CSVs from results folders and a roster",
                        description="Write the grades of results folders (bptt-grader grade --out) as gradebook "
                        "import files. Problems (submissions no student matches, students without a submission, "
@@ -587,6 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: next to the first file written, <name>-report.txt)")
     p.set_defaults(func=cmd_export)
 
+
+def _add_new(sub: Any) -> None:
     p = sub.add_parser("new", help="start a course assignment: a working example to make yours",
                        description="Write <course>/NAME/assignment.py (a forward pass and a question), "
                        "<course>/solutions/NAME/reference.py and misconceptions.py, and <course>/bptt-course.toml; "
@@ -595,6 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", default=".", metavar="DIR", help="the course folder (default: this folder)")
     p.set_defaults(func=cmd_new)
 
+
+def _add_notebook(sub: Any) -> None:
     p = sub.add_parser("notebook", help="the student notebook of an assignment, from its public part")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("--out", default=None, metavar="FILE",
@@ -603,11 +649,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing notebook")
     p.set_defaults(func=cmd_notebook)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bptt-grader", description="Property-based grader for BPTT assignments.")
+    parser.add_argument("--version", action="version", version=f"bptt-grader {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the assignments, their functions and points").set_defaults(func=cmd_list)
+    for add in (_add_check, _add_grade, _add_collect, _add_validate, _add_otter, _add_gradescope, _add_export,
+                _add_new, _add_notebook):
+        add(sub)
     for command in sub.choices.values():  # every command finds a course's assignments
         command.add_argument("--assignments", dest="course_folders", action="append", default=[], metavar="DIR",
                              help="a course folder holding assignments of its own, <DIR>/<name>/assignment.py "
                              "(again for more; also $BPTT_GRADER_ASSIGNMENTS, ./bptt-course.toml)")
     return parser
+
+
 
 
 def _courses(args: argparse.Namespace) -> None:

@@ -336,6 +336,23 @@ def grade(assignment: Assignment, target: Target, solutions: Solutions | None = 
     return result
 
 
+def grade_submission(assignment: Assignment, target: Target, solutions: Solutions | None = None, name: str = "",
+                     examples: int | None = None, allow_numerical: bool = False) -> Grade:
+    """:func:`grade` a submission's worker, close it, and keep what running its code showed.
+
+    The grade holds the problems of the submission's cells (ones that raised, could not be read),
+    what its code printed, and the sandbox mode it ran in.
+    """
+    try:
+        result = grade(assignment, target, solutions, name=name, examples=examples, allow_numerical=allow_numerical)
+    finally:
+        getattr(target, "close", lambda: None)()
+    result.problems = list(getattr(target, "problems", []))
+    result.output = "".join(getattr(target, "output", []))
+    result.sandbox = getattr(target, "mode", "")
+    return result
+
+
 def _mend_callers(result: Grade, questions: list[Question], target: Target,
                   solutions: Solutions | None, examples: int | None, allow_numerical: bool) -> None:
     """One mistake costs once: a wrong helper's caller is graded again with the true helper (grader.stand_ins)."""

@@ -231,7 +231,7 @@ class Assignment:
     title
         One line, for lists and reports.
     source
-        Where the notation comes from (for the instructor).
+        Where the notation comes from (the generated notebook says so under its title).
     questions
         The graded functions, in the order the student meets them.
 

@@ -180,7 +180,7 @@ def points_note(grade: Grade) -> str | None:
     """For a grade without reference checks (``check``): its points, and why ``grade`` may give others."""
     from fractions import Fraction
 
-    from grader.results import SHARE
+    from grader.results import SHARE, SHARE_WITHOUT_REFERENCE
 
     if not grade.checks or any(c.check == "reference" for c in grade.checks):
         return None
@@ -193,7 +193,7 @@ def points_note(grade: Grade) -> str | None:
         if c.check in ("derivative", "contract"):
             own[c.check] = own.get(c.check, 0.0) + c.max_score
     total = sum(own.values())
-    here = split({k: v / total for k, v in own.items()}) if total else "derivative 1/2, contract 1/2"
+    here = split({k: v / total for k, v in own.items()}) if total else split(SHARE_WITHOUT_REFERENCE)
     return (f"{grade.score:g} / {grade.max_score:g} points. No reference check here: each function's points are "
             f"split {here} (bptt-grader grade: {split(SHARE)}), so grade's score may differ.")
 

@@ -78,9 +78,3 @@ class Grade:
     @property
     def max_score(self) -> float:
         return sum(c.max_score for c in self.checks)
-
-    def by_function(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for c in self.checks:
-            out[c.function] = out.get(c.function, 0.0) + c.score
-        return out

@@ -409,7 +409,7 @@ def test_resume_that_keeps_everything_says_so(tmp_path, capsys):
 @pytest.fixture
 def flaky(monkeypatch):
     """Grading that meets an internal error of the grader on submissions whose name starts with "bad"."""
-    real = batch.grade
+    real = batch.grade_submission
 
     def grade(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -417,7 +417,7 @@ def flaky(monkeypatch):
             result.internal_errors.append("worker lost: the grader could not finish delta_o\nTraceback ...")
         return result
 
-    monkeypatch.setattr(batch, "grade", grade)
+    monkeypatch.setattr(batch, "grade_submission", grade)
     return monkeypatch
 
 

@@ -26,7 +26,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from grader import wire
 from grader.calls import Handles, invoke
-from grader.target import Outcome, names_from_reply, outcome_from_reply, status_from_reply
+from grader.target import Availability, Outcome, names_from_reply, outcome_from_reply, status_from_reply
 
 N_ARGS, KWARGS = 3, ("k",)  # the call every reply below is read as the reply to
 MAX_BYTES = 1 << 20
@@ -364,7 +364,8 @@ def test_the_edges_of_what_is_accepted():
     zero = read(frame_json({**_reply(_array(0, [0, 2**20])), "buffers": [["float64", [0, 2**20], 0]]}))
     assert zero.value.shape == (0, 2**20)
     assert read(frame_json({"ok": False, "error": "E" * 10**5})).error.startswith("E" * 100)  # long: cut, not refused
-    assert names_from_reply({"ok": True, "names": {"f": "function"}}, ["f", "g"]) == {"f": "function", "g": "missing"}
+    assert names_from_reply({"ok": True, "names": {"f": "function"}}, ["f", "g"]) == {
+        "f": Availability("function"), "g": Availability("missing")}
 
 
 # -- end to end: a submission's own function writes each forged frame to its reply pipe ----------------
@@ -433,7 +434,7 @@ def test_a_frame_forged_by_the_submission_fails_that_function_only(tmp_path, mod
     path = tmp_path / f"{case}.py"
     path.write_text(CORRECT + FORGER.format(frame=FORGED[case].hex()) + WRAP.format(name="delta_t"))
     result, _ = _grade(path, mode)  # no exception escapes
-    assert result.by_function() == {**FULL, "delta_t": 0.0}
+    assert _by_function(result) == {**FULL, "delta_t": 0.0}
     messages = "\n".join(c.message for c in result.checks if c.function == "delta_t")
     assert "the worker's reply could not be read" in messages, messages
 
@@ -471,7 +472,7 @@ def test_a_correct_file_with_a_2_mib_literal_gets_full_marks(tmp_path, mode):
     path.write_text(CORRECT + "\n\nWORDS = '" + "lorem ipsum " * ((2 << 20) // 12 + 1) + "'\n")
     assert path.stat().st_size > (2 << 20) > wire.MAX_HEADER_BYTES
     result, target = _grade(path, mode)
-    assert result.by_function() == FULL and not target.problems
+    assert _by_function(result) == FULL and not target.problems
 
 
 def test_a_cell_over_the_code_limit_is_not_run_and_says_so():
@@ -483,9 +484,16 @@ def test_a_cell_over_the_code_limit_is_not_run_and_says_so():
              Cell("code cell 2", "def g():\n    return 2\n# " + "x" * wire.MAX_CODE_BYTES + "\n")]
     target = WorkerTarget(Submission(Path("big.ipynb"), cells), mode="none")
     try:
-        assert target.available(["f", "g"]) == {"f": "function", "g": "missing"}
+        assert target.available(["f", "g"]) == {"f": Availability("function"), "g": Availability("missing")}
         assert target.call("f", []).value == 1
     finally:
         target.close()
     assert len(target.problems) == 1 and "code cell 2 is 32.0 MiB of code, over the 32 MiB limit" \
         in target.problems[0]
+
+
+def _by_function(result) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for c in result.checks:
+        out[c.function] = out.get(c.function, 0.0) + c.score
+    return out

@@ -226,7 +226,3 @@ def module(name: str) -> ModuleType:
 def get(name: str) -> Assignment:
     """The assignment called ``name``: a course's (course folders first), else a bundled one."""
     return module(name).ASSIGNMENT
-
-
-def all_assignments() -> list[Assignment]:
-    return [get(n) for n in names()]

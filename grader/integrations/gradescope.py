@@ -237,7 +237,7 @@ def _drop_privileges(solutions: Path) -> None:
 def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> dict[str, Any]:
     """Grade ``root/submission`` and return Gradescope's results (nothing is written)."""
     from grader.assignments import get
-    from grader.grading import grade, not_graded
+    from grader.grading import grade_submission, not_graded
     from grader.notebook import SubmissionError, read_submission
     from grader.oracles.reference import load_solutions
     from grader.report import results_json
@@ -275,12 +275,7 @@ def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> 
         for q in assignment.questions:
             result.checks.extend(not_graded(q, solutions, found))
     else:
-        target = WorkerTarget(submission, Limits(), mode)
-        try:
-            result = grade(assignment, target, solutions, name=found.name)
-        finally:
-            target.close()
-        result.problems = target.problems
+        result = grade_submission(assignment, WorkerTarget(submission, Limits(), mode), solutions, name=found.name)
     return gradescope_results(results_json(result, assignment), config.get("visibility", {}))
 
 

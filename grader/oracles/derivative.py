@@ -67,6 +67,9 @@ COMPLEX_STEP_TOL = Tolerance(rtol=1e-7, atol=1e-10)
 #: Against central-difference truth (relative error ~eps**(2/3) ~ 4e-11 times
 #: the loss scale, which the instances keep below ~1e2): same margins.
 CENTRAL_TOL = Tolerance(rtol=1e-5, atol=1e-7)
+#: Two calls of deterministic code with the same arguments in one process are bitwise equal; this
+#: only absorbs a multi-threaded BLAS summing in another order.
+REPEAT_TOL = Tolerance(rtol=1e-12, atol=1e-14)
 
 
 def _perturbed(params: Mapping[str, np.ndarray], name: str, flat_idx: np.ndarray, step: complex | float,

@@ -14,15 +14,11 @@ import numpy as np
 
 from grader.diagnose import fmt_array, parts_of, same_values
 from grader.oracles.compare import kind, structure_problem
-from grader.oracles.derivative import Tolerance
+from grader.oracles.derivative import REPEAT_TOL
 from grader.questions import Question
 from grader.strategies import Instance
 from grader.target import Outcome
 from grader.wire import Unsupported
-
-#: Two calls with the same arguments in the same process are bitwise equal for
-#: deterministic code; this only absorbs a multi-threaded BLAS summing in another order.
-REPEAT_TOL = Tolerance(rtol=1e-12, atol=1e-14)
 
 
 def _arg_name(question: Question, key: str) -> str:
