@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.results import InternalError
+from grader.results import DeclarationError, InternalError
 from grader.strategies import Instance
 from grader.target import Outcome, Target
 
@@ -135,7 +135,15 @@ class Answers:
     def truth(self, inst: Instance) -> Any:
         k = instance_key(inst)
         if k not in self.truths:
-            self.truths[k] = self.q.truth(inst)
+            try:
+                self.truths[k] = self.q.truth(inst)
+            except Exception as exc:  # the assignment's forward pass or truth, not the grader nor the student
+                sizes = ", ".join(f"{n} = {v}" for n, v in inst.sizes.items())
+                raise DeclarationError(
+                    f"the assignment's truth for {self.q.function} ({self.q.truth_name}) raised "
+                    f"{type(exc).__name__}: {str(exc)[:300]} on an instance with {sizes}: the forward pass or "
+                    "the question's declaration needs mending (write the forward pass for the shapes its "
+                    "strategies draw, batch and leading axes included)") from exc
         return self.truths[k]
 
     def reference(self, ref: Target, inst: Instance) -> Outcome:

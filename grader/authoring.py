@@ -840,7 +840,7 @@ def build_notebook(name: str) -> Any:
     a = get(name)
     doc = inspect.cleandoc(module(name).__doc__ or "")
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    notation = f"*The notation of {a.source}.*\n\n" if a.source else ""
+    notation = f"*Notation: {a.source.rstrip('.')}.*\n\n" if a.source else ""
     cells = [md(f"# {a.title}\n\n{notation}{doc}".rstrip()), md(
         "## Checking your work\n\n"
         "After each function, run its check cell: `check(...)` runs your function on many small generated "

@@ -43,7 +43,7 @@ from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem, further_calls
 from grader.oracles.reference import Solutions
 from grader.questions import Assignment, Question
-from grader.results import CheckResult, Grade, InternalError, shares
+from grader.results import CheckResult, DeclarationError, Grade, InternalError, shares
 from grader.search import KEEP_FAILURES, StopSearch, larger_failure, search, search_again
 from grader.strategies import Instance
 from grader.target import FUNCTION, Availability, Outcome, Target
@@ -305,11 +305,13 @@ def _grade_or_report(result: Grade, question: Question, target: Target, solution
     """:func:`grade_question`; a failure of the grader's own leaves the function not graded, never wrong."""
     try:
         return grade_question(question, target, solutions, status, examples, started, allow_numerical)
+    except DeclarationError as exc:
+        message = f"not graded: {exc}"
     except (InternalError, Exception) as exc:  # noqa: BLE001 - ours, reported for regrading
         what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, InternalError) else str(exc)
         message = f"not graded: internal error in the grader while grading {question.function} ({what[:500]})"
-        result.internal_errors.append(message)
-        return not_graded(question, solutions, message.removeprefix("not graded: "))
+    result.internal_errors.append(message)
+    return not_graded(question, solutions, message.removeprefix("not graded: "))
 
 
 def grade(assignment: Assignment, target: Target, solutions: Solutions | None = None, name: str = "",

@@ -31,6 +31,14 @@ class InternalError(BaseException):
     """The grader's own handling of a call failed: the function is not graded (and never scored as wrong)."""
 
 
+class DeclarationError(Exception):
+    """The assignment's own code (its forward pass, truth or strategies) raised: the course's to mend.
+
+    Like an internal error, the function is not graded and never scored as wrong; the message names
+    the assignment's code that failed, not the grader.
+    """
+
+
 @dataclass
 class CheckResult:
     """One graded check of one function: a test in the results."""

@@ -42,9 +42,13 @@ def validate(assignment_name: str, solutions: Solutions, examples: int | None = 
         named = {c.misconception.id if c.misconception else None for c in failing}
         if not failing:
             findings.append(Finding(m.id, False, "passes every check: the checks cannot tell it from correct"))
+        elif result.internal_errors:
+            reason = result.internal_errors[0].removeprefix("not graded: ")
+            findings.append(Finding(m.id, False, f"not graded: {reason}"))
         elif named != {m.id}:
+            said = ", ".join(sorted(n for n in named if n)) or "no catalogued mistake"
             findings.append(Finding(m.id, False, f"fails {', '.join(c.check for c in failing)} but is diagnosed as "
-                                    f"{', '.join(sorted(str(n) for n in named))}"))
+                                    f"{said}"))
         else:
             findings.append(Finding(m.id, True, f"fails {', '.join(c.check for c in failing)}; diagnosed"))
     return findings

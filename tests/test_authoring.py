@@ -277,6 +277,18 @@ def test_new_writes_a_course_that_validates_out_of_the_box(tmp_path):
     assert bptt_grader("new", "Not-A-Name", "--course", "course", cwd=tmp_path).returncode == 2
 
 
+def test_a_forward_pass_that_raises_is_the_assignments_to_mend_not_an_internal_error(tmp_path):
+    """A forward pass written without the leading axes the derivative needs is the course's mistake: validate
+    says which code raised and how to mend it, never "internal error in the grader"."""
+    assert bptt_grader("new", "demo", "--course", "course", cwd=tmp_path).returncode == 0
+    public = tmp_path / "course" / "demo" / "assignment.py"
+    public.write_text(public.read_text().replace("tanh(x @ W + b[..., None, :])", "tanh(x @ W + b)"))
+    proc = bptt_grader("validate", "demo", "--assignments", "course", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "the assignment's truth for layer_backward" in proc.stdout and "needs mending" in proc.stdout
+    assert "internal error in the grader" not in proc.stdout and "diagnosed as None" not in proc.stdout
+
+
 def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(courses, monkeypatch):
     import contextlib
     import io
@@ -295,7 +307,8 @@ def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(c
     nbformat.validate(nb)
     assert nb == build_notebook("demo")
     text = "\n".join(c.source for c in nb.cells)
-    assert text.startswith("# One step of a tanh layer, backward\n\ndemo: one step of a tanh layer")
+    assert text.startswith("# One step of a tanh layer, backward\n\n*Notation: replace: where the notation comes "
+                           "from.*\n\ndemo: one step of a tanh layer")
     assert 'def layer_backward(x, W, b, dh):\n    """Return the tuple `(dx, dW, db)`' in text
     assert 'check("demo", layer_backward)' in text and 'check("demo", globals())' in text
     refused = bptt_grader("notebook", "demo", "--assignments", "course", cwd=courses)
