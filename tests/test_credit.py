@@ -149,6 +149,16 @@ def test_a_sloppy_but_derived_answer_is_not_flagged(load):
     assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
 
 
+def test_a_float32_answer_is_not_taken_for_finite_differences(load):
+    """float32 rounding (about 6e-8) looks like the error of differences, but says nothing about the method:
+    the answer is judged on its values, and the contract check alone names the dtype."""
+    good = ref(load, "britz", "delta_t")
+    results = checks(load, "britz", "delta_t", lambda V, d, s: good(V, d, s).astype(np.float32))
+    assert all(r.misconception is None for r in results.values()), {k: r.misconception for k, r in results.items()}
+    assert not results["contract"].passed and "float32" in results["contract"].message
+    assert "numerical approximation" not in results["derivative"].message
+
+
 def test_relative_error_is_normwise_over_parts():
     e = {"a": np.array([1.0, 2.0]), "b": np.array([4.0])}
     assert relative_error(e, {"b": np.array([4.0]), "a": np.array([1.0, 2.0 + 4e-9])}, ()) == pytest.approx(1e-9)
