@@ -90,6 +90,71 @@ def _syntax_problem(source: str, label: str) -> str | None:
     return None
 
 
+#: At most this many top-level statements of a ``.py`` file are left out for not parsing (each costs a
+#: parse of the file); a file with more is refused, as one that does not parse.
+MAX_SKIPPED_STATEMENTS = 20
+#: A line that continues the statement above it, though it starts in column 0.
+_CONTINUES = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
+
+
+def _top_level_blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """``[start, end)`` line ranges of a file's top-level statements, as far as column 0 tells: a block starts
+    at a line that begins in column 0 (not a continuation, not a decorated definition's ``def``)."""
+    starts = [0]
+    decorated = False
+    for i, line in enumerate(lines):
+        if not line.strip() or line[0].isspace():
+            continue
+        if i and not decorated and not _CONTINUES.match(line):
+            starts.append(i)
+        decorated = line.startswith("@")
+    return [(a, b) for a, b in zip(starts, [*starts[1:], len(lines)]) if a < b]
+
+
+def _lines(a: int, b: int) -> str:
+    return f"line {b} was" if b == a + 1 else f"lines {a + 1}-{b} were"
+
+
+def _python_file_cells(code: str, name: str) -> tuple[list[Cell], list[str]] | None:
+    """A ``.py`` file that does not parse as a whole, run as a notebook's cells would be: each top-level
+    statement that does not parse (a Python 2 ``print`` in a course's starter code, say) is left out and
+    reported, and the rest runs, in runs of consecutive statements that keep their line numbers.
+    ``None`` when no such cut makes the rest parse."""
+    lines = code.splitlines(keepends=True)
+    blocks = _top_level_blocks(lines)
+    kept, problems = [True] * len(blocks), []
+    for _ in range(min(len(blocks), MAX_SKIPPED_STATEMENTS + 1)):
+        text = "".join(("\n" * (b - a)) if not k else "".join(lines[a:b]) for (a, b), k in zip(blocks, kept))
+        try:
+            ast.parse(text, filename=name)
+            break
+        except SyntaxError as e:
+            at = next((j for j, (a, b) in enumerate(blocks) if kept[j] and a < (e.lineno or 0) <= b), None)
+            if at is None:
+                return None
+            kept[at] = False
+            a, b = blocks[at]
+            shown = (e.text or "").rstrip()
+            problems.append(f"syntax error in {name}, line {e.lineno}: {e.msg}" + (f"\n    {shown}" if shown else "")
+                            + f"\n    ({_lines(a, b)} skipped; the rest of the file was run)")
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    else:
+        return None
+    cells, run = [], []
+    for (a, b), k in [*zip(blocks, kept), ((len(lines), len(lines)), False)]:
+        if k:
+            run.append((a, b))
+        elif run:
+            first, last = run[0][0], run[-1][1]
+            source = "\n" * first + "".join(lines[first:last])  # line numbers as in the file
+            if _syntax_problem(source, name):
+                return None
+            cells.append(Cell(f"{name}, lines {first + 1}-{last}", source))
+            run = []
+    return cells, problems
+
+
 def _decode(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
@@ -296,7 +361,12 @@ def read_submission(path: str | Path, folder: str | Path | None = None) -> Submi
         problem = _syntax_problem(code, label)
         if problem:
             if path.suffix == ".py":
-                raise SubmissionError(f"syntax error in {problem}")
+                parts = _python_file_cells(code, label)
+                if parts is None or not parts[0]:
+                    raise SubmissionError(f"syntax error in {problem}")
+                submission.cells += parts[0]
+                submission.problems += parts[1]
+                continue
             submission.problems.append(f"syntax error in {problem}\n    (the cell was skipped)")
             continue
         if code.strip():
