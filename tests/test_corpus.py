@@ -9,7 +9,8 @@ solutions/), whether each function is correct, and MANIFEST.json records it.
 
 Every corpus file is graded the way an instructor grades a folder
 (``bptt-grader grade ASSIGNMENT FILES --out DIR --jobs 2``, one batch per
-assignment), and every verdict is checked:
+assignment; a course assignment such as ``lstm`` with ``--assignments
+courses/bptt`` and its course's solutions), and every verdict is checked:
 
 * a correct function gets full marks on every one of its checks, and no
   misconception is named in its feedback;
@@ -30,6 +31,9 @@ from conftest import ROOT, SOLUTIONS
 
 CORPUS = ROOT / "tests" / "corpus"
 MANIFEST: dict[str, Any] = json.loads((CORPUS / "MANIFEST.json").read_text())
+#: Course assignments (not bundled with the grader) and their course folder: graded with --assignments, and
+#: with the course's own solutions folder.
+COURSES = {"lstm": ROOT / "courses" / "bptt"}
 KEYS = sorted(MANIFEST, key=lambda k: (MANIFEST[k]["assignment"], k))
 
 
@@ -52,9 +56,12 @@ class Batches:
         assignment = MANIFEST[key]["assignment"]
         if assignment not in self.runs:
             files = sorted(str(CORPUS / k) for k in MANIFEST if MANIFEST[k]["assignment"] == assignment)
+            course = COURSES.get(assignment)
+            where = ["--assignments", str(course), "--solutions", str(course / "solutions")] if course else \
+                ["--solutions", str(SOLUTIONS)]
             self.runs[assignment] = subprocess.run(
                 [sys.executable, "-m", "grader", "grade", assignment, *files, "--out", str(self.out / assignment),
-                 "--jobs", "2", "--solutions", str(SOLUTIONS)],
+                 "--jobs", "2", *where],
                 capture_output=True, text=True, timeout=600, cwd=ROOT)
         run = self.runs[assignment]
         where = f"(batch exit status {run.returncode}; stderr: {run.stderr[-2000:]!r})"
@@ -71,6 +78,7 @@ def test_corpus_is_complete():
     files = {f"{p.parent.name}/{p.name}" for p in CORPUS.glob("*/*.py")}
     assert files == set(MANIFEST), "every corpus file has a MANIFEST.json entry, and every entry a file"
     assert len(files) >= 40
+    assert {e["assignment"] for e in MANIFEST.values()} >= {"trask", "britz", "goodfellow", "martens", "cache", "lstm"}
     verdicts = [f["verdict"] for e in MANIFEST.values() for f in e["functions"].values()]
     assert set(verdicts) == {"correct", "buggy"}
     for key, entry in MANIFEST.items():
@@ -139,3 +147,24 @@ def test_grader_verdicts(key, batches):
         elif score >= best:
             problems.append(f"{fn} is buggy ({truth['note']}) but got full marks ({score:g} / {best:g})")
     assert not problems, f"{key} (total {data['score']:g} / {data['max_score']:g}):\n" + "\n".join(problems)
+
+
+IN_PLACE = [k for k, e in MANIFEST.items() if e["assignment"] == "lstm"
+            and e["functions"].get("lstm_step_backward", {}).get("note", "").startswith("dnext_c += ...")]
+
+
+@pytest.mark.parametrize("key", IN_PLACE)
+def test_lstm_in_place_cell_gradient_is_named_with_how_to_write_it(key, batches):
+    """The most common filled-in lstm_step_backward (dnext_c += ...): the feedback says the values are right,
+    that the argument dnext_c was modified, and how to write it instead; only the contract's share is lost."""
+    data, where = batches.result(key)
+    assert data is not None, f"{key}: the grader wrote no result {where}"
+    checks = {t["name"].split(": ", 1)[1]: t for t in data["tests"] if t["function"] == "lstm_step_backward"}
+    assert [c for c, t in checks.items() if t["score"] < t["max_score"]] == ["contract"]
+    contract = checks["contract"]
+    assert contract["extra_data"]["misconception"] == "lstm-dnext-c-in-place"
+    text = " ".join(contract["output"].split())
+    assert "modified its argument dnext_c" in text
+    assert "The values are right" in text
+    assert "write dc = dnext_c + ... instead" in text
+
