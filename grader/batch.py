@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from grader import regrade, report, report_html
+from grader import regrade, report, report_html, unnamed
 from grader.assignments import get
 from grader.behaviours import workers
 from grader.grading import grade_submission, not_graded
@@ -476,6 +476,7 @@ def summary(results: list[dict[str, Any]], assignment: str, not_written: list[st
         mistakes.update(seen)
     lines += ["", "Most common misconceptions:"]
     lines += [f"  {n:4d}  {m}" for m, n in mistakes.most_common(10)] or ["  (none diagnosed)"]
+    lines += unnamed.summary_lines(results, assignment)
     return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,7 @@ from grader.results import CheckResult, DeclarationError, Grade, InternalError, 
 from grader.search import KEEP_FAILURES, StopSearch, larger_failure, search, search_again
 from grader.strategies import Instance
 from grader.target import FUNCTION, Availability, Outcome, Target
+from grader.unnamed import answers_digest
 
 Judge = Callable[[Instance, Outcome], "str | None"]
 Found = tuple[Instance, str, list[Instance]]  # the smallest failing instance, its message, the failures seen
@@ -66,6 +67,7 @@ class _Checking:
     drawn_all: bool = False  # ``drawn`` holds all that a passing search draws
     shown: list[Instance] = field(default_factory=list)  # the smallest and larger instance a check failed on
     failing: list[Instance] = field(default_factory=list)  # every failure seen, for the catalogue
+    outcomes: list[Outcome] = field(default_factory=list)  # the student's, on the shared list, in order
     explained: dict[str, Any] = field(default_factory=dict)  # what each failed check showed (grader.explain)
 
 
@@ -99,10 +101,17 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
                 if other is not r and not other.passed and not other.message:
                     other.message = r.message
             break
+    if not checks[0].passed and not _not_written(state.outcomes):  # how this failure compares across a class
+        checks[0].behaviour, checks[0].answers = answers_digest(state.outcomes)
     _name_mistake(state, checks)
     _run_behaviours(state, target, checks, behaviours, started or {})
     _apply_credit_rules(question, checks, behaviours, state.profile, allow_numerical)
     return checks + behaviours
+
+
+def _not_written(outcomes: list[Outcome]) -> bool:
+    """No answers, or each call raised NotImplementedError: the function is not written yet (not a mistake)."""
+    return all(not o.ok and str(o.error).startswith("NotImplementedError") for o in outcomes)
 
 
 def not_graded(question: Question, solutions: Solutions | None, reason: str) -> list[CheckResult]:
@@ -159,6 +168,7 @@ def _search_derivative(state: _Checking, judge: Callable[[Instance], str | None]
     first: tuple[Instance, str] | None = None
     for position, inst in enumerate(known):
         out = answers.student(inst)
+        state.outcomes.append(out)
         message = judge(inst)
         profile.judged += 1
         profile.verdicts.append((inst, message is None))

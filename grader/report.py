@@ -53,7 +53,9 @@ def results_json(grade: Grade, assignment: Assignment, source: dict[str, Any] | 
             "output": test_output(c),
         }
         if not c.passed:
-            test["extra_data"] = {"misconception": c.misconception.id if c.misconception else None}
+            test["extra_data"] = {"misconception": c.misconception.id if c.misconception else None,
+                                  "findings": list(c.findings),
+                                  **({"behaviour": c.behaviour, "answers": c.answers} if c.behaviour else {})}
         tests.append(test)
     lines = [f"{assignment.title}: {grade.score:g} / {grade.max_score:g}"]
     if grade.problems:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from grader import unnamed
 from grader.diagnose import parts_of
 from grader.questions import Assignment
 from grader.results import CheckResult, Grade
@@ -24,7 +25,8 @@ body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0
 overflow-wrap:break-word}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse} td,th{padding:.25rem .75rem;border-bottom:1px solid #eee;text-align:left}
-.pass{color:#1a7f37} .fail{color:#cf222e} pre{background:#f6f8fa;padding:.75rem;overflow-x:auto;font-size:.85rem}
+.pass{color:#1a7f37} .fail{color:#cf222e}
+pre{background:#f6f8fa;padding:.75rem;font-size:.85rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .mistake{background:#fff8c5;padding:.75rem;border-left:4px solid #d4a72c} img{max-width:100%}
 """
 
@@ -213,6 +215,7 @@ def render_index(results: list[dict[str, Any]], assignment: Assignment, not_writ
 <th class=num>mean points</th></tr>{"".join(function_rows)}</table></div>
 <h2>Most common misconceptions</h2>
 <div class=scroll><table><tr><th class=num>submissions</th><th>misconception</th></tr>{common}</table></div>
+{unnamed.html_section(results, assignment.name)}
 <h2>Submissions</h2>
 <div class=scroll><table><tr><th>submission</th><th class=num>score</th>{head}<th></th></tr>
 {"".join(rows)}</table></div>

@@ -55,6 +55,10 @@ class CheckResult:
     #: what the message says of the failure beyond a catalogued mistake (ids of grader.explain's findings:
     #: "variant:goodfellow-h0-ignored", "negated", "when:H == 1", ...)
     findings: tuple[str, ...] = ()
+    #: of a failed derivative check, digests of the answers on the instances every submission is judged on:
+    #: coarse (submissions failing alike) and exact (identical numbers); see grader.unnamed
+    behaviour: str = ""
+    answers: str = ""
 
     @property
     def score(self) -> float:
