@@ -39,6 +39,8 @@ from grader.behaviours import kept_results, start_parallel
 from grader.credit import ValueProfile, numerical_mistake, relative_error
 from grader.diagnose import describe, match
 from grader.explain import failure_message
+from grader.history import FINDING as STATE_FINDING
+from grader.history import state_note
 from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem, further_calls
 from grader.oracles.reference import Solutions
@@ -58,6 +60,7 @@ class _Checking:
     """One function's checks in progress: what each check learns that the next ones use."""
 
     question: Question
+    target: Target
     answers: Answers
     solutions: Solutions | None
     examples: int
@@ -88,7 +91,7 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
             r.message = status.message(question.function)
         return checks + behaviours
     answers = Answers(question, target)
-    state = _Checking(question, answers, solutions, examples or question.examples,
+    state = _Checking(question, target, answers, solutions, examples or question.examples,
                       _judges(question, answers, solutions))
     for r in checks:
         found = _find_failure(state, r)
@@ -215,6 +218,8 @@ def _report_failure(state: _Checking, r: CheckResult, found: Found) -> None:
     if r.check != "contract":  # what the failures have in common, then the numbers (grader.explain)
         r.message, r.findings = failure_message(question, r.check, smallest, message, seen, larger, answers,
                                                 state.solutions, state.profile, state.explained, plain=r.message)
+    if r.check == "derivative" and (note := state_note(question, state.target, smallest, state.judges[r.check])):
+        r.message, r.findings = f"{note}\n\n{r.message}", (*r.findings, STATE_FINDING)
     if not state.shown:
         state.shown = [smallest] + ([larger] if larger is not None else [])
     _keep_for_plot(state, r, larger or smallest)

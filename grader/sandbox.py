@@ -1098,6 +1098,22 @@ class WorkerTarget:
             lost = _lost(self.worker, e, "", "").error if self.worker is not None else str(e)
             return {n: Availability("could not be loaded", f"({lost})") for n in names}
 
+    def changed_state(self) -> list[str] | None:
+        """The module-level names (or functions' defaults, attributes, closures) the calls so far changed;
+        ``None`` when the worker cannot say (stopped, or its reply is not a list of names)."""
+        from grader import wire
+        from grader.target import state_from_reply
+
+        if self.worker is None:
+            return None
+        try:
+            self.finish_calls()
+            reply, _ = self.worker.request({"op": "state"}, seconds=self._seconds(self.limits.call_seconds))
+            return state_from_reply(reply)
+        except (EOFError, RuntimeError, *wire.REPLY_ERRORS):
+            self.close()  # its channel may hold a reply no one reads: the next call starts a new worker
+            return None
+
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
         return self.call_many([(name, args, kwargs or {}, keep)])[0]

@@ -167,6 +167,15 @@ def names_from_reply(header: dict[str, Any], names: list[str]) -> dict[str, Avai
     return {n: Availability.parse(kinds.get(n, "missing")[:500]) for n in names}
 
 
+def state_from_reply(header: dict[str, Any]) -> list[str] | None:
+    """A worker's reply to ``state``, checked: at most 50 names of at most 200 characters, else ``None``."""
+    changed = header.get("changed")
+    if header.get("ok") is not True or type(changed) is not list or len(changed) > 50 \
+            or not all(type(n) is str and len(n) <= 200 for n in changed):
+        return None
+    return list(changed)
+
+
 _PAYLOAD_KEYS = frozenset({"value", "mutated"})
 
 

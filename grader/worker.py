@@ -32,6 +32,7 @@ from grader.calls import (
     Handles,
     StudentExit,
     describe_exception,
+    fingerprint,
     invoke,
     missing_status,
     student_traceback,
@@ -143,6 +144,32 @@ def _tampered(names: list[str]) -> dict[str, Any]:
                      + "): what this call did cannot be checked, so it earns nothing"}
 
 
+def _module_state(namespace: dict[str, Any]) -> dict[str, bytes]:
+    """Fingerprints of what a call could change and keep for the next one: module-level values, and the
+    default arguments, attributes and closure cells of module-level functions (not modules or classes)."""
+    state = {}
+    for name, value in list(dict.items(namespace)):
+        try:
+            kind = type(value)  # not isinstance: a student's __class__ would answer it
+            if not isinstance(name, str) or name.startswith("__") or issubclass(kind, (types.ModuleType, type)):
+                continue
+            if kind is types.FunctionType:
+                cells = tuple(_cell(c) for c in value.__closure__ or ())
+                value = (value.__defaults__, value.__kwdefaults__, dict(value.__dict__), cells)
+                name = f"{name} (its defaults, attributes or closure)"
+            state[name] = fingerprint(value)
+        except Exception:  # noqa: BLE001 - a value the walk cannot read is left out, never the worker's end
+            continue
+    return state
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
 class _Server:
     """The worker's side of the channel: one method per request ``op``, each writing one reply."""
 
@@ -156,6 +183,7 @@ class _Server:
         self.pid = os.getpid()
         # before any student code runs; the loops run next to it (trask's training) are watched too
         self.integrity = Integrity((sys.modules[__name__], calls, wire, loops))
+        self.state_before: dict[str, bytes] | None = None  # the module-level state before the first call
 
     def reply(self, header: dict[str, Any], buffers: list[np.ndarray] | None = None) -> None:
         # A process forked by student code returns here too: it must never write to the channel.
@@ -178,6 +206,7 @@ class _Server:
         finally:
             sys.stdout, sys.stderr = saved
         reply["stdout"] = out.text()
+        self.state_before = None  # a cell may set up state: it is taken again before the next call
         self.reply(reply)
 
     def names(self, header: dict[str, Any], buffers: list[np.ndarray]) -> None:
@@ -200,6 +229,8 @@ class _Server:
             self.handles.recent.append(FAILED)
             self.reply({"ok": False, "error": f"bad request: {e}", "traceback": ""})
             return
+        if self.state_before is None:
+            self.state_before = _module_state(self.namespace)
         reply, out = invoke(fn, payload["args"], payload.get("kwargs", {}), header.get("keep", []), self.handles)
         changed = self.integrity.changed()
         self.reply(*((_tampered(changed), []) if changed else (reply, out)))
@@ -217,6 +248,13 @@ class _Server:
             self.namespace[str(name)] = _stand_in(str(name), self.requests, self.replies)
         self.reply({"ok": True})
 
+    def state(self, header: dict[str, Any], buffers: list[np.ndarray]) -> None:
+        """Which module-level names (or functions' defaults, attributes, closures) calls have changed."""
+        before = self.state_before if self.state_before is not None else _module_state(self.namespace)
+        now = _module_state(self.namespace)
+        changed = sorted(n for n in now.keys() | before.keys() if now.get(n) != before.get(n))
+        self.reply({"ok": True, "changed": changed[:50]})
+
     def release(self, header: dict[str, Any], buffers: list[np.ndarray]) -> None:
         for i in header.get("handles", []):
             self.handles.objects.pop(i, None)
@@ -224,7 +262,7 @@ class _Server:
 
 
 _OPS = {"exec": _Server.exec, "names": _Server.names, "call": _Server.call, "run": _Server.run,
-        "stand_in": _Server.stand_in, "release": _Server.release}
+        "stand_in": _Server.stand_in, "release": _Server.release, "state": _Server.state}
 
 
 def serve(requests: io.BufferedReader, replies: io.BufferedWriter) -> None:

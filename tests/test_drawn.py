@@ -131,11 +131,11 @@ def test_a_wrong_function_fails_on_remembered_instances_as_on_drawn_ones(cache_d
         return "wrong" if inst.sizes["H"] >= 2 else None
 
     fresh = search.search(q.instances(), judge, q.examples)
-    passing = grading._Checking(q, _NoFatal(), None, q.examples, {})
+    passing = grading._Checking(q, None, _NoFatal(), None, q.examples, {})
     assert grading._search_derivative(passing, lambda i: None) is None  # remembered
     assert len(passing.drawn) == q.examples  # the whole list, judged
     drawn.forget()
-    again = grading._search_derivative(grading._Checking(q, _NoFatal(), None, q.examples, {}), judge)
+    again = grading._search_derivative(grading._Checking(q, None, _NoFatal(), None, q.examples, {}), judge)
     assert fresh is not None and again is not None
     assert instance_key(again[0]) == instance_key(fresh[0]) and again[1] == fresh[1]
 
@@ -259,3 +259,45 @@ def test_the_key_follows_the_search_function_not_the_rest_of_its_module(monkeypa
         monkeypatch.undo()
         drawn._sources.cache_clear()
     assert drawn.fingerprint(q, q.examples, portable=True) == before
+
+
+# -- Hypothesis' own files ----------------------------------------------------------------------------
+
+SEARCH_HERE = """
+import helper  # a module of this folder: Hypothesis collects the constants of local code, and caches them
+from grader import search
+from grader.assignments import get
+q = get("britz").question("delta_t_prev")
+assert search.search(q.instances(), lambda inst: None, 40) is None
+"""
+
+
+def _search_in(folder: Path, **env: str) -> None:
+    base = {k: v for k, v in os.environ.items() if k != search.HYPOTHESIS_STORAGE}
+    proc = subprocess.run([sys.executable, "-c", SEARCH_HERE], cwd=folder, env={**base, **env},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_search_leaves_no_hypothesis_folder_where_it_runs(tmp_path):
+    """Hypothesis writes a cache of the constants it finds in local code (``.hypothesis/constants``) when a
+    search draws: into the grader's cache folder, never the current one (a student's repository)."""
+    here = tmp_path / "student"
+    here.mkdir()
+    (here / "helper.py").write_text("LIMIT = 12345\nNAME = 'some text'\n")
+    _search_in(here, BPTT_GRADER_CACHE=str(tmp_path / "cache"))
+    assert sorted(p.name for p in here.iterdir() if p.name != "__pycache__") == ["helper.py"]
+    assert any((tmp_path / "cache" / "hypothesis" / "constants").iterdir())
+    # a user's own storage folder is kept
+    _search_in(here, BPTT_GRADER_CACHE=str(tmp_path / "cache2"), HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "mine"))
+    assert any((tmp_path / "mine" / "constants").iterdir()) and not (tmp_path / "cache2" / "hypothesis").exists()
+    assert not (here / ".hypothesis").exists()
+
+
+def test_without_a_cache_folder_hypothesis_writes_in_a_temporary_one(monkeypatch):
+    import tempfile
+
+    monkeypatch.setenv("BPTT_GRADER_CACHE", "off")
+    assert search.hypothesis_storage().parent.parent == Path(tempfile.gettempdir())
+    monkeypatch.setenv("BPTT_GRADER_CACHE", "/somewhere/cache")
+    assert search.hypothesis_storage() == Path("/somewhere/cache/hypothesis")
