@@ -79,7 +79,7 @@ class Answers:
         return self.calls[k]
 
     def send_ahead(self, instances: list[Instance]) -> None:
-        """Send the student's calls on ``instances`` ahead (:meth:`WorkerTarget.send_ahead`).
+        """Send the student's calls on ``instances`` ahead (:meth:`grader.worker_target.WorkerTarget.send_ahead`).
 
         The same calls in the same order as judging the list one by one makes; the worker runs the
         next ones while this side judges.

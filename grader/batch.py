@@ -40,7 +40,8 @@ from grader.grading import grade_submission, not_graded
 from grader.notebook import SubmissionError, read_submission, read_submission_bytes
 from grader.oracles.reference import Solutions, load_solutions
 from grader.results import Grade
-from grader.sandbox import Limits, WorkerTarget, prestart
+from grader.sandbox import Limits, prestart
+from grader.worker_target import WorkerTarget
 
 
 @dataclass

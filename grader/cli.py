@@ -18,7 +18,11 @@ from grader.assignments import NAMES, TWO_WORKERS, CourseError, UnknownAssignmen
 
 class _LazyConsole:
     """A rich ``Console`` made at its first use: importing rich takes 40 ms, which grading one
-    submission would otherwise spend before its workers start and before its grading begins."""
+    submission would otherwise spend before its workers start and before its grading begins.
+
+    Written to a terminal, rich wraps a long line at its width; written anywhere else (a pipe, a file,
+    a CI log), nothing is wrapped: each line is printed whole, as the feedback lines of ``out`` are.
+    """
 
     def __init__(self, **options: Any) -> None:
         self._options: dict[str, Any] = options
@@ -29,6 +33,8 @@ class _LazyConsole:
             from rich.console import Console
 
             self._console = Console(**self._options)
+            if not self._console.is_terminal:  # a pipe, a file, a CI log: lines whole (a path is never cut)
+                self._console.soft_wrap = True
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -118,8 +124,69 @@ def _workers(name: str) -> int:
     return workers(get(name))
 
 
+def _all_missing(assignment: str, results: list[list[tuple[str, str]]]) -> bool:
+    """Whether no graded function of ``assignment`` was found in any of ``results`` (each a list of its tests'
+    ``(function, message)``): a wrong assignment, or the wrong folder, rather than a class that scored 0."""
+    from grader.target import Availability
+
+    functions = {q.function for q in get(assignment).questions}
+    missing = Availability("missing")
+    return bool(results) and all(functions <= {f for f, text in tests if text.startswith(missing.message(f))}
+                                 for tests in results)
+
+
+def _defined(paths: dict[Path, Path]) -> set[str]:
+    """The names the submissions define at their top level (read, not run)."""
+    import ast
+
+    from grader.notebook import SubmissionError, read_submission
+
+    found: set[str] = set()
+    for path, folder in paths.items():
+        try:
+            cells = read_submission(path, folder).cells
+        except SubmissionError:
+            continue
+        for cell in cells:
+            try:
+                body = ast.parse(cell.source).body
+            except (SyntaxError, ValueError):
+                continue
+            found |= {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            found |= {t.id for n in body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    return found
+
+
+def _meant(assignment: str, defined: set[str]) -> str | None:
+    """The other assignment most of whose graded functions the submissions define, if any."""
+    best: tuple[int, str] | None = None
+    for other in names():
+        try:
+            found = len({q.function for q in get(other).questions} & defined) if other != assignment else 0
+        except CourseError:  # a course assignment that does not load: not the one meant
+            continue
+        if found and (best is None or found > best[0]):
+            best = (found, other)
+    return best[1] if best else None
+
+
+def _warn_nothing_found(assignment: str, paths: dict[Path, Path], command: str, rest: str = "...") -> None:
+    """Say that no submission defines any of the assignment's functions, and which assignment they look like."""
+    functions = ", ".join(q.function for q in get(assignment).questions)
+    who = "the submission defines none" if len(paths) == 1 else f"none of the {len(paths)} submissions defines any"
+    text = f"{who} of {assignment}'s functions ({functions}): every score is 0."
+    meant = _meant(assignment, _defined(paths))
+    if meant:
+        these = "it defines" if len(paths) == 1 else "these submissions define"
+        text += f" But {these} {meant}'s functions: did you mean bptt-grader {command} {meant} {rest}?"
+    else:
+        text += " Is it the right assignment, and the right folder?"
+    console.print(f"[yellow]warning:[/yellow] {_escape(text)}")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from grader.sandbox import SandboxUnavailable, WorkerTarget, prestart
+    from grader.sandbox import SandboxUnavailable, prestart
+    from grader.worker_target import WorkerTarget
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no solutions are loaded: nothing to hide from the student's code
@@ -155,6 +222,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         from grader.integrations.github import append_summary, markdown_summary
 
         append_summary(args.summary, markdown_summary(result, assignment, submission.path.name))
+    if _all_missing(assignment.name, [[(c.function, c.message) for c in result.checks]]):
+        _warn_nothing_found(assignment.name, {submission.path: submission.path.parent}, "check", args.notebook)
+        return 2
     return 0 if all(c.passed for c in result.checks) else 1
 
 
@@ -177,6 +247,20 @@ def _error(message: str) -> int:
     return 2
 
 
+def _without_sandbox(requested: str) -> str:
+    """Why student code runs without bubblewrap, and what that means: chosen (``--sandbox none``), or not installed."""
+    risk = "student code runs with limits and deadlines but no confinement: it could read the solutions folder"
+    if requested == "none":
+        return f"--sandbox none: {risk} (and any file you can read)."
+    return (f"bubblewrap is not installed: {risk}. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) "
+            "to hide it.")
+
+
+def _how(mode: str, jobs: int) -> str:
+    """``bwrap sandbox, 2 jobs`` or ``without the sandbox, 1 job``."""
+    return f"{'without the sandbox' if mode == 'none' else f'{mode} sandbox'}, {jobs} job{'s' * (jobs != 1)}"
+
+
 def _class_to_grade(args: argparse.Namespace) -> _Class | int:
     """The submissions, shard, sandbox and solutions of ``grade``; an exit status 2 (said why) if one is wrong."""
     missing = [item for item in args.submissions if not os.path.lexists(item)]
@@ -195,7 +279,9 @@ def _class_to_grade(args: argparse.Namespace) -> _Class | int:
     from grader.sandbox import SandboxUnavailable, prestart, resolve_mode
 
     try:
-        mode = resolve_mode(args.sandbox)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # auto without bubblewrap: said below, once, in the command's words
+            mode = resolve_mode(args.sandbox)
     except SandboxUnavailable as e:
         return _error(str(e))
     links: list[Path] = []
@@ -222,8 +308,7 @@ def _class_to_grade(args: argparse.Namespace) -> _Class | int:
     except SolutionsNotFound as e:
         return _error(str(e))
     if mode == "none":
-        console.print("[yellow]warning:[/yellow] bubblewrap is not available: student code runs with limits and "
-                      "deadlines but could read the solutions folder. Install bubblewrap to hide it.")
+        console.print(f"[yellow]warning:[/yellow] {_without_sandbox(args.sandbox)}")
     if not paths:
         return _error("no submissions (.ipynb or .py) found")
     job = Job(assignment.name, folder, mode, examples=args.examples, allow_numerical=args.allow_numerical)
@@ -296,13 +381,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if plan.shard is not None:
         done = f"shard {plan.shard[0]}/{plan.shard[1]} ({len(plan.mine)} of the class's {len(plan.paths)} " \
                f"submissions): {done}"
-    console.print(f"{done} in {time.perf_counter() - start:.1f} s ({plan.job.sandbox} sandbox, {plan.jobs} jobs); "
+    console.print(f"{done} in {time.perf_counter() - start:.1f} s ({_how(plan.job.sandbox, plan.jobs)}); "
                   f"results in {_escape(str(plan.outdir))}/")
     return _after_grading(plan, results, errors)
 
 
 def _after_grading(plan: _Class, results: list[dict[str, Any]], errors: dict[Path, str]) -> int:
-    """The summary, what moved (--resume), and exit status 3 if the grader failed on any submission."""
+    """The summary, what moved (--resume); exit status 3 if the grader failed on any submission, 2 if no
+    submission defines any of the assignment's functions."""
     out.print((plan.outdir / "summary.txt").read_text(), markup=False)
     if (plan.outdir / "changes.txt").is_file():
         moved = (plan.outdir / "changes.txt").read_text().split("\nScores that moved: ", 1)[-1].splitlines()[0]
@@ -312,6 +398,10 @@ def _after_grading(plan: _Class, results: list[dict[str, Any]], errors: dict[Pat
         console.print(f"[red]error:[/red] {failed} of {len(plan.mine)} submissions not graded because of an internal "
                       "error of the grader (see summary.txt): grade them again with --resume")
         return 3
+    tests = [[(t.get("function", ""), t.get("output", "")) for t in r.get("tests", [])] for r in results]
+    if _all_missing(plan.job.assignment, tests):
+        _warn_nothing_found(plan.job.assignment, {p: plan.folders[p] for p in plan.mine}, "grade")
+        return 2
     return 0
 
 
@@ -457,11 +547,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     write_atomic(report, export.report_text(table, problems, written))
     for p in problems:
         console.print(f"[yellow]warning:[/yellow] {_escape(p)}", soft_wrap=True)
+    for n in table.notes:
+        console.print(f"note: {_escape(n)}", soft_wrap=True)
     graded = sum(1 for s in table.students if table.grades.get(s.key))
+    said = [f"{len(x)} {word}{'s' * (len(x) != 1)}" for x, word in ((problems, "problem"), (table.notes, "note")) if x]
     console.print(f"{graded} of {len(table.students)} students with a grade; wrote "
                   f"{', '.join(_escape(str(w)) for w in written)}; report in {_escape(str(report))}"
-                  + (f" ({len(problems)} problem{'s' if len(problems) != 1 else ''})" if problems else ""),
-                  soft_wrap=True)
+                  + (f" ({', '.join(said)})" if said else ""), soft_wrap=True)
     return 1 if problems else 0
 
 
@@ -505,9 +597,20 @@ def cmd_notebook(args: argparse.Namespace) -> int:
     nb = build_notebook(args.assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))
-    out.print(f"wrote {target} ({len(nb.cells)} cells): edit it from there, then give students its folder "
-              "(assignment.py and the notebook; never solutions/)", markup=False)
+    out.print(f"wrote {target} ({len(nb.cells)} cells): edit it from there, then {_handing_out(args.assignment)}",
+              markup=False)
     return 0
+
+
+def _handing_out(name: str) -> str:
+    """What students get of an assignment: a course's public folder; of a bundled one, the notebook alone."""
+    from grader.assignments import course_of
+
+    if course_of(name) is not None:
+        return "give students its folder (assignment.py and the notebook; never solutions/)"
+    return (f"give students the notebook alone ({name} is bundled with the grader: they need bptt-grader installed, "
+            f"nothing else; the course's hand-written notebook of it is assignments/{name}/{name}.ipynb in a clone "
+            "of bptt-grader)")
 
 
 def _common(p: argparse.ArgumentParser, sandbox: bool = True) -> None:
@@ -520,7 +623,11 @@ def _common(p: argparse.ArgumentParser, sandbox: bool = True) -> None:
 
 
 def _add_check(sub: Any) -> None:
-    p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)")
+    p = sub.add_parser("check", help="check a notebook against the mathematics (no solutions needed)",
+                       description="Check a notebook's (or a .py file's) functions against the derivative of the "
+                       "forward pass and the contract, as a student does; no solutions are read. Exit status 0 "
+                       "when every check passes, 1 when one fails, 2 when it cannot check (or when the notebook "
+                       "defines none of the assignment's functions: the wrong assignment?).")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("notebook", help="the .ipynb notebook or .py file to check (a regular file, not a link)")
     p.add_argument("--summary", metavar="FILE", help="append a Markdown summary (score table, first failure) "
@@ -531,14 +638,19 @@ def _add_check(sub: Any) -> None:
 
 
 def _add_grade(sub: Any) -> None:
-    p = sub.add_parser("grade", help="grade submissions with every check (needs solutions)")
+    p = sub.add_parser("grade", help="grade submissions with every check (needs solutions)",
+                       description="Grade submissions with every check, the reference solution's included, into "
+                       "--out (a results file and a feedback page each; grades.csv, summary.txt, index.html). "
+                       "Exit status 0 when grading completed, whatever the scores; 2 when it could not grade (or "
+                       "when no submission defines any of the assignment's functions: the wrong assignment?); 3 "
+                       "when the grader failed on some submission (grade again with --resume).")
     p.add_argument("assignment", help="the assignment (bptt-grader list shows them)")
     p.add_argument("submissions", nargs="+",
                    help=".ipynb or .py files, or folders of them (searched below, not through symbolic links); "
                    "each must exist")
     p.add_argument("--out", required=True, help="folder for <submission>.json, grades.csv and summary.txt")
     p.add_argument("--solutions", default=None, help="solutions folder (default: $BPTT_GRADER_SOLUTIONS, "
-                   "then ./solutions)")
+                   "then ./solutions; for a course's assignment, <course>/solutions)")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
     p.add_argument("--allow-numerical", action="store_true",
                    help="answers computed by finite differences keep their points (they are flagged all the same; "
@@ -610,7 +722,8 @@ def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="Canvas / Moodle gradebook CSVs from results folders and a roster",
                        description="Write the grades of results folders (bptt-grader grade --out) as gradebook "
                        "import files. Problems (submissions no student matches, students without a submission, "
-                       "...) go to stderr and to the report file; the exit status is 1 when there were any.")
+                       "...) go to stderr and to the report file; the exit status is 1 when there were any. With "
+                       "--missing-as-zero a student without a submission is a note, not a problem.")
     p.add_argument("results", nargs="+", metavar="RESULTS_DIR", help="folders bptt-grader grade --out wrote")
     p.add_argument("--roster", required=True, metavar="CSV", help="a row per student: student, id, sis_user_id, "
                    "sis_login_id, section, email, submission (a glob of the submission's file or folder name); "
@@ -624,7 +737,8 @@ def _add_export(sub: Any) -> None:
                    "Canvas assignment 12345 (default: the assignment's name, a new Canvas assignment)")
     p.add_argument("--per-function", action="store_true", help="also a column per function (britz: delta_o, ...)")
     p.add_argument("--missing-as-zero", action="store_true",
-                   help="a student without a submission gets 0 (default: an empty cell)")
+                   help="a student without a submission gets 0 (default: an empty cell, and exit status 1); "
+                   "each is noted in the report, but is not a problem")
     p.add_argument("--report", metavar="FILE", help="the report of what was written and every problem "
                    "(default: next to the first file written, <name>-report.txt)")
     p.set_defaults(func=cmd_export)

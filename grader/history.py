@@ -4,7 +4,7 @@ The grader calls a function many times in one worker, so a function that keeps s
 calls (a module-level counter or cache, a mutable default argument, an attribute set on itself)
 can fail an instance only because of the calls before it; shown that instance alone, the student
 cannot make it fail. When a derivative check fails, :func:`state_note` asks the worker which
-module-level names the calls changed (:meth:`grader.sandbox.WorkerTarget.changed_state`); only if
+module-level names the calls changed (:meth:`grader.worker_target.WorkerTarget.changed_state`); only if
 some did, it runs the failing instance again, first thing, in a fresh worker of the same
 submission. Right there and wrong after earlier calls: the failure is the state's, and the note
 says so with the names.

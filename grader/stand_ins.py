@@ -5,7 +5,7 @@ wrong line would cost both functions. Where the helper's contract is arrays in a
 question declares how to rebuild an instance from bare arguments (``Question.instance_from_args``),
 so its truth is computed from the public forward pass for any arguments the caller passes. The caller
 is then graded again in a worker where the helper's name answers with that truth (the worker asks the
-grader, :meth:`grader.sandbox.WorkerTarget.with_stand_ins`); if it earns more there, that is its grade,
+grader, :meth:`grader.worker_target.WorkerTarget.with_stand_ins`); if it earns more there, that is its grade,
 and the feedback says it is right once the helper is fixed. A helper that cannot be replaced (one that
 takes an opaque cache) is named in the caller's feedback as where its error may come from.
 

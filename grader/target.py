@@ -1,7 +1,7 @@
 """What a call of a graded function gave back, wherever the function ran.
 
 A *target* is something the grader can call functions of by name: the
-student's code in a worker (:class:`grader.sandbox.WorkerTarget`), or code in
+student's code in a worker (:class:`grader.worker_target.WorkerTarget`), or code in
 this process (:class:`LocalTarget`: a student's own ``check``, the reference
 solution, a catalogued mistake). Both hand back an :class:`Outcome` decoded
 from the same wire format, so every check judges them alike.

@@ -22,8 +22,8 @@ def _checks(code: str, function: str) -> dict:
 
 
 def test_a_backward_that_consumes_its_cache_is_told_so_in_words_that_read():
-    code = CORRECT.replace("    x, prev_h, Wx, Wh, next_h = cache\n",
-                           "    next_h, Wh, Wx, prev_h, x = cache.pop(), cache.pop(), cache.pop(), cache.pop(), cache.pop()\n")
+    popped = "    next_h, Wh, Wx, prev_h, x = cache.pop(), cache.pop(), cache.pop(), cache.pop(), cache.pop()\n"
+    code = CORRECT.replace("    x, prev_h, Wx, Wh, next_h = cache\n", popped)
     code = code.replace("return next_h, (x, prev_h, Wx, Wh, next_h)", "return next_h, [x, prev_h, Wx, Wh, next_h]")
     contract = _checks(code, "rnn_step_backward")["contract"]
     assert not contract.passed

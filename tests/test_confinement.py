@@ -24,7 +24,8 @@ from conftest import ROOT, SOLUTIONS
 from grader import sandbox
 from grader.batch import Job, run_batch
 from grader.notebook import read_submission
-from grader.sandbox import Limits, WorkerTarget, bwrap_works
+from grader.sandbox import Limits, bwrap_works
+from grader.worker_target import WorkerTarget
 
 MODES = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_works(), reason="bwrap cannot run here"))]
 needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bwrap cannot run here")

@@ -161,7 +161,7 @@ def test_a_later_check_reports_the_same_smallest_instance_and_a_larger_one():
     from grader.assignments import get
     from grader.notebook import read_submission
     from grader.oracles.reference import load_solutions
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     root = Path(__file__).resolve().parent.parent
     a = get("goodfellow")
@@ -189,7 +189,7 @@ def test_instances_remembered_from_a_passing_search_change_no_result(tmp_path, m
     from grader.assignments import get
     from grader.notebook import read_submission
     from grader.oracles.reference import load_solutions
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     root = Path(__file__).resolve().parent.parent
     a = get("britz")
@@ -232,7 +232,7 @@ def test_a_function_that_keeps_state_gets_the_same_grade_first_and_later(tmp_pat
     from grader.assignments import get
     from grader.notebook import read_submission
     from grader.oracles.reference import load_solutions
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     root = Path(__file__).resolve().parent.parent
     source = (root / "solutions/britz/reference.py").read_text()

@@ -13,7 +13,7 @@ from grader.grading import grade
 from grader.history import FINDING
 from grader.notebook import read_submission
 from grader.oracles.reference import load_solutions
-from grader.sandbox import WorkerTarget
+from grader.worker_target import WorkerTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 RIGHT = "V.T.dot(delta_o_t) * (1 - s_t ** 2)"

@@ -297,7 +297,7 @@ def test_killing_the_grader_kills_its_worker(tmp_path, mode):
 import sys
 from pathlib import Path
 from grader.notebook import Cell, Submission
-from grader.sandbox import WorkerTarget
+from grader.worker_target import WorkerTarget
 t = WorkerTarget(Submission(Path("x.py"), [Cell("x.py", "def spin():\\n    while True:\\n        pass\\n")]),
                  mode="{mode}")
 t.available(["spin"])

@@ -11,6 +11,7 @@ import pytest
 
 from grader import sandbox
 from grader.notebook import read_submission
+from grader.worker_target import WorkerTarget
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_a_prestarted_worker_serves_the_next_target(submission):
         warnings.simplefilter("ignore")
         sandbox.prestart("none")
         spare, = sandbox._spares
-        target = sandbox.WorkerTarget(submission, mode="none")
+        target = WorkerTarget(submission, mode="none")
     try:
         assert sandbox._spares == [] and target.worker is spare
         assert target.call("pid", []).value == spare.proc.pid
@@ -43,7 +44,7 @@ def test_a_prestarted_worker_serves_the_next_target(submission):
 def test_a_spare_with_other_limits_is_not_used(submission):
     sandbox.prestart("none", sandbox.Limits(call_seconds=3.0))
     spare, = sandbox._spares
-    target = sandbox.WorkerTarget(submission, mode="none")  # default limits
+    target = WorkerTarget(submission, mode="none")  # default limits
     try:
         assert target.worker is None and spare.proc.poll() is not None  # closed, not handed over
         assert target.call("pid", []).value != spare.proc.pid
@@ -52,7 +53,7 @@ def test_a_spare_with_other_limits_is_not_used(submission):
 
 
 def test_the_watchdog_kills_a_call_at_its_deadline(submission):
-    target = sandbox.WorkerTarget(submission, sandbox.Limits(call_seconds=1.0), mode="none")
+    target = WorkerTarget(submission, sandbox.Limits(call_seconds=1.0), mode="none")
     try:
         start = time.monotonic()
         out = target.call("spin", [])
@@ -65,7 +66,7 @@ def test_the_watchdog_kills_a_call_at_its_deadline(submission):
 
 
 def test_spawn_gives_a_second_worker_for_the_same_submission(submission):
-    target = sandbox.WorkerTarget(submission, mode="none")
+    target = WorkerTarget(submission, mode="none")
     other = target.spawn()
     try:
         a, b = target.call("pid", []).value, other.call("pid", []).value
@@ -95,7 +96,7 @@ def test_pipelined_calls_give_what_calls_one_by_one_give(pipelined):
     rng = np.random.default_rng(0)
     batch = [("echo", [rng.normal(size=(3, 2))], {}, ()), ("bump", [np.zeros(2)], {}, ()),
              ("fail", [1.0], {}, ()), ("echo", [[1.0, 2.0]], {}, ()), ("missing", [], {}, ())] * 3
-    one, many = (sandbox.WorkerTarget(pipelined, mode="none") for _ in range(2))
+    one, many = (WorkerTarget(pipelined, mode="none") for _ in range(2))
     try:
         expected = [one.call(*c) for c in batch]
         got = many.call_many(batch)
@@ -111,7 +112,7 @@ def test_pipelined_calls_give_what_calls_one_by_one_give(pipelined):
 
 
 def test_pipelined_calls_stop_at_a_hang_and_the_worker_restarts(pipelined):
-    target = sandbox.WorkerTarget(pipelined, sandbox.Limits(call_seconds=1.0), mode="none")
+    target = WorkerTarget(pipelined, sandbox.Limits(call_seconds=1.0), mode="none")
     try:
         batch = [("echo", [1.0], {}, ())] * 3 + [("spin", [0.0], {}, ())] + [("echo", [2.0], {}, ())] * 3
         got = target.call_many(batch)
@@ -123,7 +124,7 @@ def test_pipelined_calls_stop_at_a_hang_and_the_worker_restarts(pipelined):
 
 
 def test_pipelined_calls_larger_than_the_pipe_do_not_deadlock(pipelined):
-    target = sandbox.WorkerTarget(pipelined, mode="none")
+    target = WorkerTarget(pipelined, mode="none")
     try:
         big = np.arange(200_000, dtype=np.float64)  # 1.6 MB each way, far over a pipe's 64 KiB
         got = target.call_many([("echo", [big + i], {}, ()) for i in range(12)])
@@ -135,7 +136,7 @@ def test_pipelined_calls_larger_than_the_pipe_do_not_deadlock(pipelined):
 
 
 def test_calls_sent_ahead_are_all_made_before_any_other_call(pipelined):
-    target = sandbox.WorkerTarget(pipelined, mode="none")
+    target = WorkerTarget(pipelined, mode="none")
     try:
         ahead = target.send_ahead([("echo", [float(i)], {}, ()) for i in range(5)])
         assert ahead.get(0).value == 0.0
@@ -150,7 +151,7 @@ def test_calls_sent_ahead_are_all_made_before_any_other_call(pipelined):
 def test_a_call_can_take_what_an_earlier_call_returned_before_its_reply(pipelined):
     from grader.wire import Earlier, Handle
 
-    target = sandbox.WorkerTarget(pipelined, mode="none")
+    target = WorkerTarget(pipelined, mode="none")
     try:
         got = target.call_many([("pair", [3.0], {}, (1,)), ("use", [Earlier(1, 1)], {}, ()),
                                 ("fail", [0.0], {}, ()), ("use", [Earlier(1, 1)], {}, ()),
@@ -187,7 +188,7 @@ def test_a_grader_loop_runs_next_to_the_students_functions(tmp_path, extra):
     namespace: dict = {}
     exec(compile(source, "t.py", "exec"), namespace)
     here = run_near(LocalTarget(namespace), trask_train, w, *batches)  # no worker: run in this process
-    target = sandbox.WorkerTarget(read_submission(tmp_path / "t.py"), mode="none")
+    target = WorkerTarget(read_submission(tmp_path / "t.py"), mode="none")
     try:
         there = run_near(target, trask_train, w, *batches)  # in the worker, next to the submission
         assert there.ok and here.ok
@@ -227,7 +228,7 @@ def test_a_hang_inside_a_grader_loop_fails_its_call_within_the_call_limit(tmp_pa
     source = (Path(__file__).resolve().parent.parent / "solutions/trask/reference.py").read_text()
     (tmp_path / "t.py").write_text(source + "\n_n = [0]\n_right = bptt_updates\n\n\ndef bptt_updates(*args):\n"
                                    "    _n[0] += 1\n    while _n[0] > 5:\n        pass\n    return _right(*args)\n")
-    target = sandbox.WorkerTarget(read_submission(tmp_path / "t.py"), sandbox.Limits(call_seconds=1.0), mode="none")
+    target = WorkerTarget(read_submission(tmp_path / "t.py"), sandbox.Limits(call_seconds=1.0), mode="none")
     try:
         start = time.monotonic()
         passed, message = learns_binary_addition(target)

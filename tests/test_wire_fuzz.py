@@ -418,7 +418,8 @@ def _grade(path: Path, mode: str):
     from grader.grading import grade
     from grader.notebook import read_submission
     from grader.oracles.reference import load_solutions
-    from grader.sandbox import Limits, WorkerTarget
+    from grader.sandbox import Limits
+    from grader.worker_target import WorkerTarget
 
     target = WorkerTarget(read_submission(path), Limits(call_seconds=2.0, cell_seconds=5.0), mode)
     try:
@@ -477,7 +478,7 @@ def test_a_correct_file_with_a_2_mib_literal_gets_full_marks(tmp_path, mode):
 
 def test_a_cell_over_the_code_limit_is_not_run_and_says_so():
     from grader.notebook import MAX_SUBMISSION_BYTES, Cell, Submission
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     assert wire.MAX_CODE_BYTES <= MAX_SUBMISSION_BYTES
     cells = [Cell("code cell 1", "def f():\n    return 1\n"),

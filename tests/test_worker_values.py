@@ -183,7 +183,7 @@ def test_a_notebook_that_imports_matplotlib_is_still_graded(tmp_path, mode, load
     from grader.assignments import get
     from grader.grading import grade
     from grader.notebook import read_submission
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     if mode == "bwrap" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed")
@@ -211,7 +211,7 @@ def test_a_submission_that_rebinds_the_workers_checks_earns_nothing(tmp_path, mo
     from grader.assignments import get
     from grader.grading import grade
     from grader.notebook import read_submission
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     if mode == "bwrap" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed")
@@ -238,7 +238,7 @@ def test_a_list_of_updates_trains_trasks_network(load):
     from grader.assignments import get
     from grader.grading import grade
     from grader.notebook import read_submission
-    from grader.sandbox import WorkerTarget
+    from grader.worker_target import WorkerTarget
 
     path = Path(__file__).parent / "data" / "trask_list_return.py"
     with warnings.catch_warnings():

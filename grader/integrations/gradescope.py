@@ -242,7 +242,8 @@ def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> 
     from grader.oracles.reference import load_solutions
     from grader.report import results_json
     from grader.results import Grade
-    from grader.sandbox import Limits, WorkerTarget, resolve_mode
+    from grader.sandbox import Limits, resolve_mode
+    from grader.worker_target import WorkerTarget
 
     assignment = get(config["assignment"])
     folder = root / "source" / "solutions"
