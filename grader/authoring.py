@@ -573,7 +573,6 @@ def own_forward_check(forward: str, name: str, signature: Sequence[str], shapes:
     names = tuple(signature)
     grads = tuple(wrt) if wrt is not None else names
     n_args, n_up = len(names), upstream if isinstance(upstream, int) else len(upstream)
-    n_out = len(_outputs(outputs))
     sequence = backward_sequence(forward, name, names, n_up, outputs)
 
     def run(target: Any) -> tuple[bool, str]:
@@ -584,27 +583,7 @@ def own_forward_check(forward: str, name: str, signature: Sequence[str], shapes:
             back = sequence.run(target, [*args, *ups])
             if not back.ok:
                 return False, f"{name} failed: {back.error}"
-
-            def loss(p: dict, ups: list[np.ndarray] = ups) -> np.ndarray:  # <upstream, your forward(p)>
-                P = max(v.shape[0] for v in p.values())
-                value = forward_value(forward, outputs)
-                calls = [c for i in range(P)
-                         for c in value.calls([np.array(p[k][min(i, p[k].shape[0] - 1)]) for k in names], {})]
-                outs = call_all(target, calls)  # independent calls: sent ahead all at once
-                out = np.empty(P)
-                for i in range(P):
-                    f = value.combine(outs[i:i + 1]) if i < len(outs) else Outcome(error="not called")
-                    if not f.ok:
-                        raise ValueError(f"{forward} failed: {f.error}")
-                    values = (f.value,) if n_out == 1 else tuple(f.value)
-                    if any(_coarser_than_float64(v) for v in values):
-                        raise _TooCoarse(f"{forward} returns {np.asarray(values[0]).dtype}")
-                    total = np.sum(np.asarray(values[0], dtype=float) * ups[0])
-                    for v, u in zip(values[1:], ups[1:]):
-                        total = total + np.sum(np.asarray(v, dtype=float) * u)
-                    out[i] = float(total)
-                return out
-
+            loss = _upstream_loss(target, forward, outputs, names, ups)
             try:
                 numeric = central_difference_gradient(loss, dict(zip(names, args)), grads)
             except _TooCoarse as e:  # its rounding swamps any difference quotient: the contract check names it
@@ -612,21 +591,53 @@ def own_forward_check(forward: str, name: str, signature: Sequence[str], shapes:
                               "says what to return instead)")
             except ValueError as e:
                 return False, str(e)
-            got = back.value
-            if not (isinstance(got, (tuple, list)) and len(got) == len(grads)):
-                return False, f"{name} should return a tuple of {_count(len(grads))} gradients"
-            if all(not np.any(np.asarray(g, dtype=float)) for g in got):
-                # the derivative of a forward that ignores its inputs: no backward pass to reward
-                return False, (f"every gradient {name} returns is zero; it matches only a {forward} that "
-                               "ignores its inputs")
-            for k, g in zip(grads, got):
-                g = np.asarray(g, dtype=float)
-                if g.shape != numeric[k].shape or not CENTRAL_TOL.close(g, numeric[k]).all():
-                    return False, (f"the gradient for {k} is not the derivative of your own {forward} "
-                                   f"(checked by central differences on shapes {shape_set})")
+            problem = _not_the_vjp(back.value, numeric, grads, name, forward, shape_set)
+            if problem:
+                return False, problem
         return True, f"{name} is the vector-Jacobian product of your own {forward}"
 
     return run
+
+
+def _upstream_loss(target: Any, forward: str, outputs: Sequence[str] | int, names: tuple[str, ...],
+                   ups: list[np.ndarray]) -> Callable[[dict], np.ndarray]:
+    """``p -> <upstream, the student's forward(p)>``, for each of the stacked points ``p`` holds."""
+    n_out = len(_outputs(outputs))
+    value = forward_value(forward, outputs)
+
+    def loss(p: dict) -> np.ndarray:
+        P = max(v.shape[0] for v in p.values())
+        points = [[np.array(p[k][min(i, p[k].shape[0] - 1)]) for k in names] for i in range(P)]
+        calls = [c for point in points for c in value.calls(point, {})]
+        outs = call_all(target, calls)  # independent calls: sent ahead all at once
+        out = np.empty(P)
+        for i in range(P):
+            f = value.combine(outs[i:i + 1]) if i < len(outs) else Outcome(error="not called")
+            if not f.ok:
+                raise ValueError(f"{forward} failed: {f.error}")
+            values = (f.value,) if n_out == 1 else tuple(f.value)
+            if any(_coarser_than_float64(v) for v in values):
+                raise _TooCoarse(f"{forward} returns {np.asarray(values[0]).dtype}")
+            out[i] = float(sum(np.sum(np.asarray(v, dtype=float) * u) for v, u in zip(values, ups)))
+        return out
+
+    return loss
+
+
+def _not_the_vjp(got: Any, numeric: dict[str, np.ndarray], grads: tuple[str, ...], name: str, forward: str,
+                 shape_set: Sequence[tuple]) -> str | None:
+    """Why the backward's gradients are not the central differences of the student's forward, or ``None``."""
+    if not (isinstance(got, (tuple, list)) and len(got) == len(grads)):
+        return f"{name} should return a tuple of {_count(len(grads))} gradients"
+    if all(not np.any(np.asarray(g, dtype=float)) for g in got):
+        # the derivative of a forward that ignores its inputs: no backward pass to reward
+        return f"every gradient {name} returns is zero; it matches only a {forward} that ignores its inputs"
+    for k, g in zip(grads, got):
+        g = np.asarray(g, dtype=float)
+        if g.shape != numeric[k].shape or not CENTRAL_TOL.close(g, numeric[k]).all():
+            return (f"the gradient for {k} is not the derivative of your own {forward} "
+                    f"(checked by central differences on shapes {shape_set})")
+    return None
 
 
 def true_pair(forward_pass: Callable[..., Any], forward: str, outputs: int = 1,
