@@ -506,32 +506,36 @@ def backward_sequence(forward: str, name: str, signature: Sequence[str], upstrea
         return calls(args, kwargs)[:2]  # a further call: the cache's reuse was checked by the first
 
     def combine(outs: list[Outcome]) -> Outcome:
-        fwd = outs[0]
-        if not fwd.ok:
-            # "rnn_step_forward, run first to make the cache, raised NotImplementedError: ..." (its own exception),
-            # "... failed: did not return within 5 s" (a hang, a missing function)
-            verb = "raised" if fwd.traceback and not fwd.fatal else "failed:"
-            fwd.error = f"{forward}, run first to make the cache, {verb} {fwd.error}"
-            fwd.named = True
-            return fwd
-        if not (isinstance(fwd.value, tuple) and len(fwd.value) == n_out + 1
-                and isinstance(fwd.value[n_out], Handle)):
-            return Outcome(error=f"{forward} should return a tuple {shape}")
-        out = outs[1]
-        if not out.ok:
-            return out
-        again = outs[2] if len(outs) > 2 else out  # two outcomes, the second ok: a further call (``once``)
-        if not again.ok or not same_values(out.value, again.value, REPEAT_TOL):
-            what = f"raised {again.error}" if not again.ok else "gave a different result"
-            return Outcome(error=f"using the same cache a second time {what}: the backward pass must not change "
-                                 "its cache (or the arrays in it)", fatal=again.fatal, named=True)
-        # positions: the forward's arguments keep theirs; the upstream gradients follow them
-        out.mutated = {**fwd.mutated, **{(str(n_args + int(k)) if k.isdigit() and int(k) < n_up else "cache"): v
-                                         for k, v in out.mutated.items()}}
-        out.aliased = sorted(set(fwd.aliased) | {n_args + i for i in out.aliased if i < n_up})
-        return out
+        return _backward_outcome(outs, forward, shape, n_args, n_out, n_up)
 
     return CallSequence(calls, combine, further=once)
+
+
+def _backward_outcome(outs: list[Outcome], forward: str, shape: str, n_args: int, n_out: int, n_up: int) -> Outcome:
+    """The backward's outcome from a forward, a backward and (on a first call) the backward again on the cache."""
+    fwd = outs[0]
+    if not fwd.ok:
+        # "rnn_step_forward, run first to make the cache, raised NotImplementedError: ..." (its own exception),
+        # "... failed: did not return within 5 s" (a hang, a missing function)
+        verb = "raised" if fwd.traceback and not fwd.fatal else "failed:"
+        fwd.error = f"{forward}, run first to make the cache, {verb} {fwd.error}"
+        fwd.named = True
+        return fwd
+    if not (isinstance(fwd.value, tuple) and len(fwd.value) == n_out + 1 and isinstance(fwd.value[n_out], Handle)):
+        return Outcome(error=f"{forward} should return a tuple {shape}")
+    out = outs[1]
+    if not out.ok:
+        return out
+    again = outs[2] if len(outs) > 2 else out  # two outcomes, the second ok: a further call (``once``)
+    if not again.ok or not same_values(out.value, again.value, REPEAT_TOL):
+        what = f"raised {again.error}" if not again.ok else "gave a different result"
+        return Outcome(error=f"using the same cache a second time {what}: the backward pass must not change "
+                             "its cache (or the arrays in it)", fatal=again.fatal, named=True)
+    # positions: the forward's arguments keep theirs; the upstream gradients follow them
+    out.mutated = {**fwd.mutated, **{(str(n_args + int(k)) if k.isdigit() and int(k) < n_up else "cache"): v
+                                     for k, v in out.mutated.items()}}
+    out.aliased = sorted(set(fwd.aliased) | {n_args + i for i in out.aliased if i < n_up})
+    return out
 
 
 class _TooCoarse(Exception):
