@@ -105,7 +105,16 @@ def plan(folders: list[Path]) -> tuple[list[Folder], dict[str, tuple[dict[str, A
     read = [_read_folder(p) for p in seen.values()]
     if not read:
         raise CollectError("no folders to collect")
-    # one assignment
+    _one_assignment(read)
+    merged = _merged(read)
+    _one_grader(merged)
+    _every_shard(read)
+    not_written = sorted({n for f in read for n in f.not_written} - set(merged))
+    return read, merged, not_written
+
+
+def _one_assignment(read: list[Folder]) -> None:
+    """Refuse results of different assignments."""
     assignments: dict[str, set[str]] = {}
     for f in read:
         for data in f.results.values():
@@ -116,7 +125,10 @@ def plan(folders: list[Path]) -> tuple[list[Folder], dict[str, tuple[dict[str, A
         raise CollectError("these folders hold results of different assignments: " + "; ".join(
             f"{a} in {', '.join(sorted(p))}" for a, p in sorted(assignments.items()))
             + ": collect each assignment into its own --out")
-    # one result per submission
+
+
+def _merged(read: list[Folder]) -> dict[str, tuple[dict[str, Any], Path]]:
+    """One result per submission: a name in two folders must have the same result in both."""
     merged: dict[str, tuple[dict[str, Any], Path]] = {}
     for f in read:
         for name, data in f.results.items():
@@ -128,7 +140,11 @@ def plan(folders: list[Path]) -> tuple[list[Folder], dict[str, tuple[dict[str, A
                                    "overlap and disagree. Keep one of the two files (or grade that submission again "
                                    "in one folder with --resume) and collect again")
             merged.setdefault(name, (data, f.path))
-    # graded by the same grader, assignment and solutions
+    return merged
+
+
+def _one_grader(merged: dict[str, tuple[dict[str, Any], Path]]) -> None:
+    """Refuse results graded by different graders, assignments or solutions."""
     prints: dict[str, list[str]] = {}
     for name, (data, _) in sorted(merged.items()):
         prints.setdefault(json.dumps(regrade.recorded(data), sort_keys=True), []).append(name)
@@ -145,36 +161,38 @@ def plan(folders: list[Path]) -> tuple[list[Folder], dict[str, tuple[dict[str, A
                            f"{len(groups[0][1])} results); the others differ in what graded them: "
                            + " | ".join(lines) + ". Grade every shard again with the same grader and solutions "
                            "(--resume regrades only what differs), then collect")
-    # the shards: one count, one class, every shard there
+
+
+def _every_shard(read: list[Folder]) -> None:
+    """The shards: one count, one class, every shard there."""
     shards = [f for f in read if f.manifest is not None]
-    if shards:
-        counts = {f.manifest["shards"] for f in shards}
-        if len(counts) > 1:
-            raise CollectError("these folders are shards of different counts: " + "; ".join(
-                f"{f.path} is {f.manifest['shard']}/{f.manifest['shards']}" for f in shards))
-        n = counts.pop()
-        classes: dict[tuple[str, ...], list[Folder]] = {}
-        for f in shards:
-            classes.setdefault(tuple(f.manifest.get("class", [])), []).append(f)
-        if len(classes) > 1:
-            (a, fa), (b, fb) = sorted(classes.items(), key=lambda kv: -len(kv[1]))[:2]
-            only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-            raise CollectError(
-                f"the shards saw different submissions: {fb[0].path} saw {len(b)}, {fa[0].path} {len(a)}"
-                + (f"; only {fa[0].path} saw {', '.join(only_a[:10])}" if only_a else "")
-                + (f"; only {fb[0].path} saw {', '.join(only_b[:10])}" if only_b else "")
-                + ". Every shard must grade the same submissions folder: grade again from one copy of it")
-        everyone = next(iter(classes))
-        present = {f.manifest["shard"] for f in shards}
-        absent = sorted(set(range(n)) - present)
-        if absent:
-            lost = [name for name in everyone if batch.shard_of(name, n) in absent]
-            raise CollectError(f"shard{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent))} of {n} "
-                               f"{'are' if len(absent) > 1 else 'is'} missing ({len(lost)} submissions"
-                               f"{': ' + ', '.join(lost[:10]) if lost else ''}{' ...' if len(lost) > 10 else ''}): "
-                               "give every shard's folder")
-    not_written = sorted({n for f in read for n in f.not_written} - set(merged))
-    return read, merged, not_written
+    if not shards:
+        return
+    counts = {f.manifest["shards"] for f in shards}
+    if len(counts) > 1:
+        raise CollectError("these folders are shards of different counts: " + "; ".join(
+            f"{f.path} is {f.manifest['shard']}/{f.manifest['shards']}" for f in shards))
+    n = counts.pop()
+    classes: dict[tuple[str, ...], list[Folder]] = {}
+    for f in shards:
+        classes.setdefault(tuple(f.manifest.get("class", [])), []).append(f)
+    if len(classes) > 1:
+        (a, fa), (b, fb) = sorted(classes.items(), key=lambda kv: -len(kv[1]))[:2]
+        only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+        raise CollectError(
+            f"the shards saw different submissions: {fb[0].path} saw {len(b)}, {fa[0].path} {len(a)}"
+            + (f"; only {fa[0].path} saw {', '.join(only_a[:10])}" if only_a else "")
+            + (f"; only {fb[0].path} saw {', '.join(only_b[:10])}" if only_b else "")
+            + ". Every shard must grade the same submissions folder: grade again from one copy of it")
+    everyone = next(iter(classes))
+    present = {f.manifest["shard"] for f in shards}
+    absent = sorted(set(range(n)) - present)
+    if absent:
+        lost = [name for name in everyone if batch.shard_of(name, n) in absent]
+        raise CollectError(f"shard{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent))} of {n} "
+                           f"{'are' if len(absent) > 1 else 'is'} missing ({len(lost)} submissions"
+                           f"{': ' + ', '.join(lost[:10]) if lost else ''}{' ...' if len(lost) > 10 else ''}): "
+                           "give every shard's folder")
 
 
 def collect(folders: list[Path], out: Path) -> Collected:
