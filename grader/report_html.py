@@ -143,10 +143,10 @@ def _histogram_svg(bins: list[int]) -> str:
 
 def render_index(results: list[dict[str, Any]], assignment: Assignment, not_written: list[str] | None = None) -> str:
     """The class overview's HTML: the score histogram, each function's pass rate, the most common
-    misconceptions, and a row per submission linking to its feedback page (``<name>.html``). Of the
-    results alone (sorted by name): the same page however and wherever they were graded."""
+    misconceptions, what nothing names (:mod:`grader.unnamed`), and a row per submission linking to its
+    feedback page (``<name>.html``). Of the results alone (sorted by name): the same page however and
+    wherever they were graded."""
     from collections import Counter
-    from urllib.parse import quote
 
     esc = html.escape
     results = sorted(results, key=lambda r: r["extra_data"]["submission"])
@@ -159,43 +159,10 @@ def render_index(results: list[dict[str, Any]], assignment: Assignment, not_writ
     bins = [0] * 10
     for r in results:
         bins[min(9, int(10 * r["score"] / max_score))] += 1
-    per: dict[str, list[tuple[float, float, bool]]] = {f: [] for f in functions}
     mistakes: Counter[str] = Counter()
-    rows = []
     for r in results:
-        got: dict[str, list[float]] = {}
-        for t in r["tests"]:
-            g = got.setdefault(t["function"], [0.0, 0.0, 1.0])
-            g[0] += t["score"]
-            g[1] += t["max_score"]
-            g[2] = g[2] and t["status"] == "passed"
-        for f, (score, full, ok) in got.items():
-            per.setdefault(f, []).append((score, full, bool(ok)))
         mistakes.update({t["extra_data"]["misconception"] for t in r["tests"]
                          if t["status"] == "failed" and t.get("extra_data", {}).get("misconception")})
-        name = r["extra_data"]["submission"]
-        cls = "pass" if r["score"] == r["max_score"] else "fail"
-        note = "internal error of the grader: grade again with --resume" if r.get("internal_errors") else ""
-        cells = "".join(f'<td class=num>{got[f][0]:g}</td>' if f in got else "<td></td>" for f in functions)
-        rows.append(f'<tr><td><a href="{quote(name)}.html">{esc(name)}</a></td>'
-                    f'<td class="num {cls}">{r["score"]:g} / {r["max_score"]:g}</td>{cells}<td>{esc(note)}</td></tr>')
-    function_rows = []
-    for f, seen in per.items():
-        if not seen:
-            continue
-        ok = sum(s[2] for s in seen)
-        rate = 100 * ok / len(seen)
-        function_rows.append(
-            f"<tr><td><code>{esc(f)}</code></td><td class=num>{ok} / {len(seen)}</td>"
-            f'<td class=rate><span class=bar title="{rate:.0f}%"><span style="width:{rate:.1f}%"></span></span>'
-            f" {rate:.0f}%</td>"
-            f"<td class=num>{sum(s[0] for s in seen) / len(seen):.2f} / {max(s[1] for s in seen):g}</td></tr>")
-    failed = sorted([(r["extra_data"]["submission"], str(r["internal_errors"][0]).strip().splitlines()[0]
-                      if str(r["internal_errors"][0]).strip() else "internal error")
-                     for r in results if r.get("internal_errors")]
-                    + [(name, "the grader failed; nothing was written") for name in not_written or []])
-    not_graded = ("<h2 class=fail>Not graded (internal error): grade again with --resume</h2><ul>"
-                  + "".join(f"<li><code>{esc(a)}</code>: {esc(b)}</li>" for a, b in failed) + "</ul>") if failed else ""
     common = "".join(f"<tr><td class=num>{k}</td><td><code>{esc(m)}</code></td></tr>"
                      for m, k in mistakes.most_common(10)) or "<tr><td colspan=2>(none diagnosed)</td></tr>"
     head = "".join(f"<th class=num><code>{esc(f)}</code></th>" for f in functions)
@@ -207,20 +174,78 @@ def render_index(results: list[dict[str, Any]], assignment: Assignment, not_writ
 <h1>{esc(assignment.title)}<br><small>{n} submission{"s" if n != 1 else ""}, mean {mean:.2f} / {max_score:g}
 </small></h1>
 <p{warn}>Sandbox: {esc(sandbox)}</p>
-{not_graded}
+{_not_graded_section(results, not_written or [])}
 <h2>Scores</h2>
 {_histogram_svg(bins)}
 <h2>Functions fully correct</h2>
 <div class=scroll><table><tr><th>function</th><th class=num>fully correct</th><th>pass rate</th>
-<th class=num>mean points</th></tr>{"".join(function_rows)}</table></div>
+<th class=num>mean points</th></tr>{"".join(_function_rows(results, functions))}</table></div>
 <h2>Most common misconceptions</h2>
 <div class=scroll><table><tr><th class=num>submissions</th><th>misconception</th></tr>{common}</table></div>
 {unnamed.html_section(results, assignment.name)}
 <h2>Submissions</h2>
 <div class=scroll><table><tr><th>submission</th><th class=num>score</th>{head}<th></th></tr>
-{"".join(rows)}</table></div>
+{"".join(_submission_rows(results, functions))}</table></div>
 </body></html>
 """
+
+
+def _per_function(r: dict[str, Any]) -> dict[str, list[float]]:
+    """A result's points, full points and whether every check passed (1.0 or 0.0), by function."""
+    got: dict[str, list[float]] = {}
+    for t in r["tests"]:
+        g = got.setdefault(t["function"], [0.0, 0.0, 1.0])
+        g[0] += t["score"]
+        g[1] += t["max_score"]
+        g[2] = g[2] and t["status"] == "passed"
+    return got
+
+
+def _function_rows(results: list[dict[str, Any]], functions: list[str]) -> list[str]:
+    per: dict[str, list[tuple[float, float, bool]]] = {f: [] for f in functions}
+    for r in results:
+        for f, (score, full, ok) in _per_function(r).items():
+            per.setdefault(f, []).append((score, full, bool(ok)))
+    rows = []
+    for f, seen in per.items():
+        if not seen:
+            continue
+        ok = sum(s[2] for s in seen)
+        rate = 100 * ok / len(seen)
+        rows.append(
+            f"<tr><td><code>{html.escape(f)}</code></td><td class=num>{ok} / {len(seen)}</td>"
+            f'<td class=rate><span class=bar title="{rate:.0f}%"><span style="width:{rate:.1f}%"></span></span>'
+            f" {rate:.0f}%</td>"
+            f"<td class=num>{sum(s[0] for s in seen) / len(seen):.2f} / {max(s[1] for s in seen):g}</td></tr>")
+    return rows
+
+
+def _submission_rows(results: list[dict[str, Any]], functions: list[str]) -> list[str]:
+    from urllib.parse import quote
+
+    esc = html.escape
+    rows = []
+    for r in results:
+        got = _per_function(r)
+        name = r["extra_data"]["submission"]
+        cls = "pass" if r["score"] == r["max_score"] else "fail"
+        note = "internal error of the grader: grade again with --resume" if r.get("internal_errors") else ""
+        cells = "".join(f'<td class=num>{got[f][0]:g}</td>' if f in got else "<td></td>" for f in functions)
+        rows.append(f'<tr><td><a href="{quote(name)}.html">{esc(name)}</a></td>'
+                    f'<td class="num {cls}">{r["score"]:g} / {r["max_score"]:g}</td>{cells}<td>{esc(note)}</td></tr>')
+    return rows
+
+
+def _not_graded_section(results: list[dict[str, Any]], not_written: list[str]) -> str:
+    esc = html.escape
+    failed = sorted([(r["extra_data"]["submission"], str(r["internal_errors"][0]).strip().splitlines()[0]
+                      if str(r["internal_errors"][0]).strip() else "internal error")
+                     for r in results if r.get("internal_errors")]
+                    + [(name, "the grader failed; nothing was written") for name in not_written])
+    if not failed:
+        return ""
+    return ("<h2 class=fail>Not graded (internal error): grade again with --resume</h2><ul>"
+            + "".join(f"<li><code>{esc(a)}</code>: {esc(b)}</li>" for a, b in failed) + "</ul>")
 
 
 def write_index(results: list[dict[str, Any]], assignment: Assignment, path: Any,
