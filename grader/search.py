@@ -8,13 +8,43 @@ means drawing the shipped lists again (``python -m grader.drawn``).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.strategies import Instance
 
 if TYPE_CHECKING:
     from grader.questions import Question
+
+#: Hypothesis' storage folder, read when it first writes there: unless the user set their own.
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_storage() -> Path:
+    """Where the grader's searches let Hypothesis keep its files (its cache of constants found in code):
+    ``hypothesis/`` in the grader's cache folder (:func:`grader.drawn.folder`), else a temporary folder of
+    this user's. Never the current folder, which may be a student's repository."""
+    from grader.drawn import folder
+
+    base = folder()
+    if base is None:
+        tag = os.getuid() if hasattr(os, "getuid") else "user"
+        base = Path(tempfile.gettempdir()) / f"bptt-grader-{tag}"
+    return base / "hypothesis"
+
+
+def use_hypothesis_storage() -> None:
+    """Point Hypothesis' storage at :func:`hypothesis_storage`, before any search (a user's own
+    ``$HYPOTHESIS_STORAGE_DIRECTORY`` is kept). Called when this module is imported, which every search
+    needs: Hypothesis reads the variable at its first write, so it holds even if Hypothesis is imported already."""
+    if not os.environ.get(HYPOTHESIS_STORAGE):
+        os.environ[HYPOTHESIS_STORAGE] = str(hypothesis_storage())
+
+
+use_hypothesis_storage()
 
 KEEP_FAILURES = 6  # failing instances kept per check for the diagnosis (the smallest is always kept)
 #: Calls allowed once a failure is found. Hypothesis' shrinker would otherwise make
