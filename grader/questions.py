@@ -107,7 +107,7 @@ class Question:
     Parameters
     ----------
     function
-        The name the student defines (from ``ASSIGNMENTS.md``).
+        The name the student defines (the contract: ``docs/contract.md`` for the bundled assignments).
     points
         Marks for the function, split between its checks (see :mod:`grader.grading`).
     signature

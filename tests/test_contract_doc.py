@@ -229,3 +229,13 @@ def test_nothing_points_outside_the_repository():
 def test_the_readmes_link_to_the_contract():
     assert "](docs/contract.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](../docs/contract.md)" in (ROOT / "solutions" / "README.md").read_text(encoding="utf-8")
+
+
+def test_no_file_sends_anyone_to_a_contract_file_nobody_has():
+    """The contract is docs/contract.md (and, in a notebook, each function's own text): no file of the
+    repository may point students or instructors to an assignments file that does not exist."""
+    missing = "ASSIGNMENTS" + ".md"
+    assert not (ROOT / missing).exists()
+    found = [f"{name}:{n}" for name, text in tracked_text_files() if name != "tests/test_contract_doc.py"
+             for n, line in enumerate(text.splitlines(), 1) if missing.lower() in line.lower()]
+    assert not found, "\n".join(found)

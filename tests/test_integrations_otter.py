@@ -199,6 +199,37 @@ def test_the_master_notebook_follows_the_declaration(name):
     assert sum(sum(q["config"]["points"]) for q in questions) == pytest.approx(a.points)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_notebook_states_each_functions_own_contract(name):
+    """Students read the contract in the notebook itself (its arguments' shapes, its result), not in a file
+    they do not have; the pointer for the rest is docs/contract.md."""
+    nb = make_master(name)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "ASSIGNMENTS" + ".md" not in text and f"`docs/contract.md`, section `{name}`" in text
+    for q in get(name).questions:
+        section = text.split(f"`{q.function}(", 1)[1].split("\n## ", 1)[0]
+        assert "It returns " in section, section
+        assert section.count("\n- `") >= 1 and "shape" in section, section
+
+
+def test_the_contract_in_the_notebook_is_the_contract():
+    britz = "\n".join(c.source for c in make_master("britz").cells if c.cell_type == "markdown")
+    assert "- `o`: a float64 array of shape (T, word_dim)\n- `y`: T integers (an integer array or a list of ints)" \
+        in britz
+    assert "It returns a tuple (dLdU, dLdV, dLdW) of new arrays: `dLdU`, a float64 array of shape (H, word_dim);" \
+        in britz
+    assert "- `bptt_truncate`: an int" in britz and "(`T`, `word_dim`, `H`)" in britz
+    goodfellow = "\n".join(c.source for c in make_master("goodfellow").cells if c.cell_type == "markdown")
+    assert "It returns a dict with exactly the keys 'b', 'c', 'U', 'V', 'W', new arrays" in goodfellow
+    cache = "\n".join(c.source for c in make_master("cache").cells if c.cell_type == "markdown")
+    assert "## 2. `rnn_step_backward(dnext_h, cache)`" in cache
+    assert "- `dnext_h`: a float64 array of shape (N, H)\n- `cache`: as your `rnn_step_forward` returns it" in cache
+    assert "It returns a tuple (value, cache). What is graded against the forward pass's output: a new float64 " \
+        "array of shape (N, T, H)." in cache
+    trask = "\n".join(c.source for c in make_master("trask").cells if c.cell_type == "markdown")
+    assert "- `output`: a float64 array of any shape\n\nIt returns a new float64 array shaped like `output`." in trask
+
+
 def test_a_changed_declaration_changes_the_notebook():
     pytest.importorskip("yaml")
     a = get("britz")

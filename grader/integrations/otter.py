@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.contract import contract_lines, sizes_line
 from grader.questions import Assignment, Question
 from grader.target import LocalTarget, OutOfTime, TimedTarget
 
@@ -181,6 +182,12 @@ def _slug(text: str) -> str:
     return re.sub(r"\W+", "_", text).strip("_").lower()
 
 
+def _contract(q: Question, params: list[str]) -> str:
+    """A question's own contract, for the notebook: its ``doc``, then its arguments' shapes and its result."""
+    doc = inspect.cleandoc(q.doc) + "\n\n" if q.doc else ""
+    return doc + "\n".join(contract_lines(q, params))
+
+
 def _question_tests(assignment: Assignment, q: Question, seconds: float) -> list[tuple[str, float, str]]:
     """(check, points, test cell source) for each test of a question."""
     params = [q.function, *q.needs]
@@ -265,8 +272,9 @@ def master_notebook(assignment: Assignment, reference_source: str, install: str,
     cells = [
         raw("# ASSIGNMENT CONFIG\n" + _yaml(config)),
         md(f"# {assignment.title}\n\n"
-           f"The functions, their arguments and shapes are those of the course's `ASSIGNMENTS.md` (assignment "
-           f"`{assignment.name}`): {len(assignment.questions)} functions, {_points(total)}.\n\n"
+           f"{len(assignment.questions)} functions, {_points(total)}. Above each function: its arguments, their "
+           f"shapes and what it returns. {sizes_line(assignment.questions)} The whole contract (the forward pass, "
+           f"the sign conventions) is bptt-grader's `docs/contract.md`, section `{assignment.name}`.\n\n"
            "Each check cell (`grader.check(...)`) runs your function on many small generated problems and compares "
            "it with the derivative of the forward pass, computed by the grader; when it fails it shows the "
            "**smallest** problem your function gets wrong and where. Install the checker once:\n\n"
@@ -288,8 +296,8 @@ def master_notebook(assignment: Assignment, reference_source: str, install: str,
         checks = ", ".join(f"{c} ({p:g})" for c, p, _ in tests)
         cells += [
             raw(f"# BEGIN QUESTION\nname: {q.function}\npoints: {json.dumps(points)}"),
-            md(f"## {i}. `{q.function}({written})` ({_points(sum(points))})\n\n"
-               f"Write `{q.function}` as `ASSIGNMENTS.md` defines it. Checks (points): {checks}. "
+            md(f"## {i}. `{q.function}({written})` ({_points(sum(points))})\n\n{_contract(q, params)}\n\n"
+               f"Checks (points): {checks}. "
                "`derivative`: the answer equals the derivative of the forward pass; `contract`: new float64 "
                "arrays of the right shape, arguments left unchanged, finite, the same twice, batch rows "
                "independent."),
