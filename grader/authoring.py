@@ -775,12 +775,39 @@ assignments = ["."]
 '''
 
 
+#: The course folder's ``.gitignore``: what the commands write there. Not ``solutions/``: the course folder is
+#: the instructor's (private) repository (docs/authoring.md).
+COURSE_GITIGNORE = """# What bptt-grader's commands write in a course folder: keep it out of git.
+# Results, shards and copies of students' work (names, grades: personal data)
+results/
+out/
+shards/
+submissions/
+handout/
+# Autograders: the Gradescope zip and ag/, and otter's folders (their master/ holds the solutions)
+*.zip
+ag/
+otter-*/
+# Rosters and gradebook files (students' names and grades)
+roster.csv
+canvas*.csv
+moodle*.csv
+*-report.txt
+# Hypothesis' files, should any tool write them here
+.hypothesis/
+# This folder is meant as your private repository, with the reference solutions in it. If it is public,
+# keep solutions/ in a private repository instead, and uncomment this line:
+# solutions/
+"""
+
+
 def write_skeleton(name: str, course: str | Path = ".") -> list[Path]:
     """Write a course assignment's folders: a working example to start from (``bptt-grader new``).
 
     ``<course>/<name>/assignment.py`` (the public part: a forward pass and one question),
     ``<course>/solutions/<name>/reference.py`` and ``misconceptions.py`` (the instructor's part), and
-    ``<course>/bptt-course.toml`` when there is none. As written, it passes ``bptt-grader validate``.
+    ``<course>/bptt-course.toml`` and ``<course>/.gitignore`` (:data:`COURSE_GITIGNORE`) when there are
+    none. As written, it passes ``bptt-grader validate``.
 
     Parameters
     ----------
@@ -799,7 +826,8 @@ def write_skeleton(name: str, course: str | Path = ".") -> list[Path]:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     [str(p.relative_to(d)) for p in write_skeleton("demo", d)]
-    ['demo/assignment.py', 'solutions/demo/reference.py', 'solutions/demo/misconceptions.py', 'bptt-course.toml']
+    ['demo/assignment.py', 'solutions/demo/reference.py', 'solutions/demo/misconceptions.py', 'bptt-course.toml', \
+'.gitignore']
     """
     from grader.assignments import valid_name
 
@@ -813,11 +841,12 @@ def write_skeleton(name: str, course: str | Path = ".") -> list[Path]:
     existing = [p for p in files if p.exists()]
     if existing:
         raise FileExistsError(f"{existing[0]} exists: not overwritten (choose another name, or remove it)")
-    if not (course / "bptt-course.toml").exists():
-        files[course / "bptt-course.toml"] = COURSE_FILE_TEXT
+    for extra, text in ((course / "bptt-course.toml", COURSE_FILE_TEXT), (course / ".gitignore", COURSE_GITIGNORE)):
+        if not extra.exists():
+            files[extra] = text
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.replace("NAME", name))
+        path.write_text(text if path.name == ".gitignore" else text.replace("NAME", name))
     return list(files)
 
 
@@ -837,6 +866,27 @@ def _summary(q: Question, width: int = 100) -> str:
     if len(text) > width:
         text = text[:width].rsplit(" ", 1)[0] + " ..."
     return text.replace('"""', "'''").replace("\\", "\\\\") + "."
+
+
+def _where_check_finds(name: str) -> str:
+    """Where ``check`` finds the assignment: a course's next to its ``assignment.py``; a bundled one anywhere."""
+    from grader.assignments import course_of
+
+    terminal = f"`bptt-grader check {name} {name}.ipynb`"
+    if course_of(name) is None:
+        return (f"`{name}` is bundled with the grader: `check` finds it wherever this notebook is, with "
+                f"bptt-grader installed. From a terminal, in the notebook's folder: {terminal}.")
+    return (f"Keep this notebook in the folder it came in, next to `assignment.py`: that is where `check` finds "
+            f"the assignment `{name}`. From a terminal, in that folder: {terminal}.")
+
+
+def _question_text(q: Question) -> str:
+    """What the student reads above a function: its ``doc``; without one, its contract (:mod:`grader.contract`)."""
+    if q.doc:
+        return inspect.cleandoc(q.doc)
+    from grader.contract import contract_lines
+
+    return "\n".join(contract_lines(q, _student_arguments(q)))
 
 
 def build_notebook(name: str) -> Any:
@@ -876,8 +926,7 @@ def build_notebook(name: str) -> Any:
         "problems and compares it with the derivative of the forward pass, which the grader computes itself. "
         "It needs no answer key; when something is wrong it shows the smallest problem your function fails on, "
         "expected against got, and where the error sits.\n\n"
-        f"Keep this notebook in the folder it came in, next to `assignment.py`: that is where `check` finds "
-        f"the assignment `{a.name}`. From a terminal, in that folder: `bptt-grader check {a.name} {a.name}.ipynb`."),
+        f"{_where_check_finds(a.name)}"),
         code("import numpy as np\n\nfrom grader import check\n\n"
              "np.set_printoptions(precision=4, suppress=True)  # arrays as you will read them")]
     for k, q in enumerate(a.questions, 1):
@@ -886,8 +935,7 @@ def build_notebook(name: str) -> Any:
         extra = "".join(f" + {b.points:g} (*{b.name}*)" for b in q.behaviours)
         head = f"## {k}. `{q.function}({', '.join(args)})`\n\nPoints: {points:g}" + (
             f" = {q.points:g}{extra}" if q.behaviours else "") + "."
-        text = inspect.cleandoc(q.doc) if q.doc else ""
-        cells.append(md(f"{head}\n\n{text}".rstrip()))
+        cells.append(md(f"{head}\n\n{_question_text(q)}".rstrip()))
         cells.append(code(f'def {q.function}({", ".join(args)}):\n    """{_summary(q)}"""\n'
                           f'    raise NotImplementedError("{q.function}")'))
         cells.append(code(f'check("{a.name}", {q.function})'))

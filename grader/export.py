@@ -23,10 +23,11 @@ Several patterns: several rows for the same student (same ``id``, else
 ``sis_user_id``, ``sis_login_id``, ``email``, ``student``).
 
 Nothing is dropped silently: a submission no student matches, one several
-students match, a student with no submission (an empty cell, not a 0, unless
-``missing_as_zero``), a student with several, a result with an internal error
-of the grader: each is a :class:`Export` problem, which the command prints on
-stderr and writes to a report file.
+students match, a student with no submission (an empty cell, not a 0), a
+student with several, a result with an internal error of the grader: each is
+a :class:`Export` problem, which the command prints on stderr and writes to a
+report file (exit status 1). With ``missing_as_zero`` a student with no
+submission gets 0, as asked: a *note* (printed and reported, exit status 0).
 
 Everything here is a pure function of its inputs but :func:`read_roster`,
 :func:`read_results_folder` and :func:`write_csv_rows`.
@@ -117,6 +118,8 @@ class Export:
     #: student key -> column header -> score (absent: no grade; an empty cell)
     grades: dict[str, dict[str, float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: what was done as asked, said but not a problem (a missing submission as 0, with ``missing_as_zero``)
+    notes: list[str] = field(default_factory=list)
 
     def cell(self, student: Student, column: Column) -> float | None:
         return self.grades.get(student.key, {}).get(column.header)
@@ -267,7 +270,7 @@ def build_export(students: list[Student], results: list[Result], headers: dict[s
     :func:`matches` it. What cannot be placed is a problem, never a silent loss:
 
     - a result no student matches, or several students match (exported for none of them);
-    - a student with no result for an assignment (an empty cell; ``0`` with ``missing_as_zero``);
+    - a student with no result for an assignment (an empty cell; ``0`` with ``missing_as_zero``, a note then);
     - a student whose patterns match several results of one assignment (an empty cell: which one counts
       is yours to say);
     - a result with an internal error of the grader (not a grade: empty, grade it again with ``--resume``);
@@ -316,9 +319,10 @@ def build_export(students: list[Student], results: list[Result], headers: dict[s
                                 f"{', '.join(known[i].label for i in theirs)}): cell left empty")
                 continue
             if not theirs:
-                if student.patterns:
-                    what = "0 (--missing-as-zero)" if missing_as_zero else "an empty cell"
-                    problems.append(f"{name}: no submission for {student}: {what}")
+                if student.patterns and missing_as_zero:
+                    export.notes.append(f"{name}: no submission for {student}: 0 (--missing-as-zero)")
+                elif student.patterns:
+                    problems.append(f"{name}: no submission for {student}: an empty cell")
                 if missing_as_zero:
                     for c in own_columns:
                         cells[c.header] = 0.0
@@ -403,6 +407,9 @@ def report_text(export: Export, problems: list[str], written: list[Path]) -> str
              f"columns: {', '.join(c.header for c in export.columns) or 'none'}",
              *(f"wrote {p}" for p in written), ""]
     lines += [f"{_count(len(problems), 'problem')}:", *(f"  - {p}" for p in problems)] if problems else ["no problems"]
+    if export.notes:
+        lines += ["", f"{_count(len(export.notes), 'note')} (as asked, not problems):",
+                  *(f"  - {n}" for n in export.notes)]
     return "\n".join(lines) + "\n"
 
 

@@ -327,21 +327,18 @@ def test_the_notebook_is_a_skeleton_whose_check_cells_run_in_the_public_folder(c
 # -- docs/authoring.md: every command, from bptt-grader new to bptt-grader grade --------------------------------
 
 def test_the_authoring_page_runs_from_nothing_to_a_graded_class(tmp_path):
+    """Its blocks pasted into one terminal, in order (:mod:`docs_pages`): a block that goes into a folder
+    comes back out of it, or the next one breaks."""
     import csv
-    import re
 
-    page = (ROOT / "docs" / "authoring.md").read_text()
-    blocks = re.findall(r"^```sh\n(.*?)^```", page, flags=re.S | re.M)
-    assert [b.split("\n")[-2].split()[:2] for b in blocks] == [["bptt-grader", "new"]] + [["bptt-grader", c] for c in (
-        "validate", "notebook", "check")] + [["cp", "-r"], ["bptt-grader", "check"], ["bptt-grader", "grade"]]
-    env = {k: v for k, v in os.environ.items() if k not in (assignments.ENV_VAR, "BPTT_GRADER_SOLUTIONS")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    output = []
-    for block in blocks:
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=900)
-        assert proc.returncode == 0, f"{block}\n{proc.stdout}\n{proc.stderr}"
-        output.append(proc.stdout + proc.stderr)
+    from docs_pages import blocks, not_ignored, reader_env, run_in_one_shell
+
+    found = blocks("authoring.md", "sh")
+    last = [b.strip().split("\n")[-1] for b in found]
+    assert [line.split()[:2] for line in last] == [["bptt-grader", "new"], ["cd", ".."], ["bptt-grader", "notebook"],
+                                                   ["cd", ".."], ["cp", "-r"], ["cd", "../.."],
+                                                   ["bptt-grader", "grade"]]
+    output = [out + err for out, err in run_in_one_shell(found, tmp_path, reader_env())]
     assert "ok   tanh_layer: reference: 2 / 2" in output[1]
     assert (tmp_path / "mycourse" / "tanh_layer" / "tanh_layer.ipynb").is_file()
     assert "PASS" in output[3]  # the reference, checked as a student checks
@@ -349,3 +346,22 @@ def test_the_authoring_page_runs_from_nothing_to_a_graded_class(tmp_path):
     with open(tmp_path / "results" / "tanh_layer" / "grades.csv") as f:
         grades = {r["submission"]: float(r["score"]) for r in csv.DictReader(f)}
     assert grades == {"reference": 2, "untouched": 0}
+    assert not not_ignored(tmp_path, set())  # tried in a clone of bptt-grader, nothing of it is committed
+
+
+def test_the_course_folder_keeps_what_the_commands_write_out_of_git(tmp_path):
+    """bptt-grader new writes a .gitignore: results, copies of students' work, autograders (which hold the
+    solutions), rosters and gradebook files are ignored; the course's own files, solutions included, are not."""
+    assert bptt_grader("new", "demo", "--course", "course", cwd=tmp_path).returncode == 0
+    course = tmp_path / "course"
+    subprocess.run(["git", "init", "-q"], cwd=course, check=True)
+    generated = ["results/demo/grades.csv", "out/x.json", "shards/0/a.json", "submissions/alice.ipynb",
+                 "handout/demo/demo.ipynb", "britz-autograder.zip", "ag/source/setup.sh",
+                 "otter-demo/master/demo.ipynb", "roster.csv", "canvas.csv", "moodle.csv", "canvas-report.txt"]
+    own = ["demo/assignment.py", "demo/demo.ipynb", "solutions/demo/reference.py", "bptt-course.toml", ".gitignore"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=course, capture_output=True,
+                          text=True, input="\n".join(generated + own))
+    assert sorted(proc.stdout.split()) == sorted(generated)
+    (course / ".gitignore").write_text("mine\n")
+    assert bptt_grader("new", "other", "--course", "course", cwd=tmp_path).returncode == 0
+    assert (course / ".gitignore").read_text() == "mine\n"  # an existing one is the course's own: kept

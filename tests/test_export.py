@@ -6,14 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from docs_pages import blocks, fresh_clone, run_page
 
 from grader import cli, export
 from grader.assignments import get
@@ -96,6 +92,10 @@ def test_canvas_file_has_canvas_header_points_row_and_values(britz, tmp_path):
     assert "britz: mallory.ipynb matches no student in the roster: not exported" in table.problems
     zero = export.build_export(students, results, missing_as_zero=True)
     assert parse_canvas(export.csv_text(export.canvas_rows(zero)))["students"]["1004"]["britz"] == 0
+    # asked for: a note, not a problem (the command's exit status stays 0 for it)
+    assert zero.notes == ["britz: no submission for Turing, Alan (1004): 0 (--missing-as-zero)"]
+    assert not any("Turing" in p for p in zero.problems)
+    assert "1 note (as asked, not problems):\n  - britz: no submission for Turing" in export.report_text(zero, [], [])
 
 
 def test_per_function_columns_and_existing_canvas_assignments(britz):
@@ -191,24 +191,11 @@ def test_cells_cannot_start_a_formula():
 
 
 def test_the_gradebook_page_as_written(tmp_path):
-    """docs/gradebook.md's sh blocks, in the scratch course folder of docs/README.md."""
-    examples = ROOT / "solutions" / "examples" / "britz"
-    shutil.copytree(ROOT / "solutions", tmp_path / "solutions", ignore=shutil.ignore_patterns("examples",
-                                                                                               "__pycache__"))
-    (tmp_path / "submissions").mkdir()
-    for name in ("correct", "partial", "aliasing"):
-        shutil.copy(examples / f"{name}.ipynb", tmp_path / "submissions" / f"{name}.ipynb")
-    page = (ROOT / "docs" / "gradebook.md").read_text()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("BPTT_GRADER_SOLUTIONS", None)
-    outputs = []
-    for block in re.findall(r"^```sh\n(.*?)^```", page, flags=re.S | re.M):
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"{block}\n{proc.stdout}\n{proc.stderr}"
-        outputs.append(proc.stdout)
-    texts = re.findall(r"^```text\n(.*?)^```", page, flags=re.S | re.M)
-    canvas, moodle, report = texts[0], texts[1], texts[2]
-    assert canvas + moodle in outputs[0]  # the page shows what the commands write
+    """docs/gradebook.md's sh blocks, as a reader runs them (in order, in one shell, from a fresh clone)."""
+    outputs = [out for out, _ in run_page("gradebook.md", fresh_clone(tmp_path))]
+    canvas, moodle, report, note = blocks("gradebook.md", "text")[:4]
+    assert canvas + moodle in outputs[1]  # the page shows what the commands write
     assert parse_canvas(canvas)["students"]["1003"]["britz"] == 6.75
-    assert "exit status 1" in outputs[1] and report in outputs[1]
+    assert "exit status 1" in outputs[2] and report in outputs[2]
+    assert outputs[3] == note  # --missing-as-zero: a note, exit status 0 (the shell stops at a failure)
+    assert parse_canvas((tmp_path / "canvas.csv").read_text())["students"]["1004"]["britz"] == 0

@@ -1,4 +1,5 @@
-"""The instructor pages in docs/: every ``sh`` block runs, as written, in a scratch course folder.
+"""The instructor pages in docs/: every ``sh`` block runs as written, as a reader runs it (all of a page's
+blocks in order in one shell, from the root of a fresh clone: :mod:`tests.docs_pages`).
 
 ``console`` blocks are not run (installs, Docker, web interfaces), but every
 ``bptt-grader`` command in them must still parse.
@@ -8,58 +9,32 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import re
 import shlex
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from docs_pages import DOCS, blocks, fresh_clone, run_in_one_shell, run_page, scratch_block
 
 from grader.cli import build_parser
 from grader.integrations.otter import otter_available
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
-EXAMPLES = ROOT / "solutions" / "examples" / "britz"
 PAGES = ["own-notebooks.md", "otter.md", "gradescope.md", "github-classroom.md"]
-
-
-def blocks(page: str, kind: str) -> list[str]:
-    return re.findall(rf"^```{kind}\n(.*?)^```", (DOCS / page).read_text(), flags=re.S | re.M)
 
 
 @pytest.fixture
 def course(tmp_path) -> Path:
-    """The scratch course folder docs/README.md describes."""
-    skip = shutil.ignore_patterns("examples", "__pycache__")
-    shutil.copytree(ROOT / "solutions", tmp_path / "solutions", ignore=skip)
-    shutil.copy(EXAMPLES / "correct.ipynb", tmp_path / "britz.ipynb")
-    (tmp_path / "submissions").mkdir()
-    for name in ("correct", "partial", "aliasing"):
-        shutil.copy(EXAMPLES / f"{name}.ipynb", tmp_path / "submissions" / f"{name}.ipynb")
-    return tmp_path
+    """A fresh clone's root, as the pages start from (the scratch files are the pages' own first block)."""
+    return fresh_clone(tmp_path)
 
 
-def run_page(page: str, folder: Path) -> str:
-    """Run each ``sh`` block of ``page`` in ``folder`` with this Python's ``bptt-grader``; return the output."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("BPTT_GRADER_SOLUTIONS", None)  # the pages rely on ./solutions
-    output = []
-    found = blocks(page, "sh")
-    assert found, f"{page} has no sh block"
-    for block in found:
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{page}:\n{block}\n{proc.stdout}\n{proc.stderr}"
-        output.append(proc.stdout)
-    return "\n".join(output)
+def output(page: str, folder: Path) -> str:
+    """Run ``page`` as a reader does (:func:`docs_pages.run_page`); its blocks' stdout."""
+    return "\n".join(out for out, _ in run_page(page, folder))
 
 
 def test_own_notebooks_page(course):
-    out = run_page("own-notebooks.md", course)
+    out = output("own-notebooks.md", course)
     assert "ok   britz: reference" in out  # validate
     assert "PASS  bptt: derivative" in out  # check
     with open(course / "results" / "britz" / "grades.csv") as f:
@@ -69,7 +44,7 @@ def test_own_notebooks_page(course):
 
 
 def test_gradescope_page(course):
-    out = run_page("gradescope.md", course)
+    out = output("gradescope.md", course)
     assert (course / "britz-autograder.zip").is_file()
     results = json.loads((course / "ag" / "results" / "results.json").read_text())
     assert results["score"] == 5  # partial.ipynb, as bptt-grader grade scores it
@@ -78,7 +53,7 @@ def test_gradescope_page(course):
 
 
 def test_github_classroom_page(course):
-    out = run_page("github-classroom.md", course)
+    out = output("github-classroom.md", course)
     summary = (course / "summary.md").read_text()
     assert summary.startswith("## bptt-grader check: britz (`britz.ipynb`)") and "Every check passes." in summary
     assert "| `bptt` | ✅ | ✅ | – | 4 / 4 |" in out
@@ -87,7 +62,7 @@ def test_github_classroom_page(course):
 
 @pytest.mark.skipif(not otter_available(), reason='otter-grader not installed (pip install ".[otter]")')
 def test_otter_page(course):
-    run_page("otter.md", course)
+    output("otter.md", course)
     assert (course / "otter-britz" / "student" / "britz.ipynb").is_file()
     results = json.loads((course / "otter-results" / "results.json").read_text())
     scores = [t["score"] for t in results["tests"] if "score" in t]
@@ -116,3 +91,29 @@ def test_the_index_links_every_page_and_the_workflow_command_is_documented():
     steps = yaml.safe_load((DOCS / "github-classroom" / "grade.yml").read_text())["jobs"]["check"]["steps"]
     command = next(s["run"] for s in steps if "bptt-grader" in s.get("run", ""))
     assert command in (DOCS / "github-classroom.md").read_text()  # the page shows the step as it is
+
+
+def test_every_page_with_commands_starts_with_the_scratch_files_it_uses():
+    """A reader from a fresh clone runs a page as written: its first block makes what the page uses
+    (docs/README.md's scratch block, which must make every file the pages name)."""
+    scratch = scratch_block()
+    index = (DOCS / "README.md").read_text()
+    assert index.index(scratch) < index.index("## How these pages are tested")  # at the top, not the bottom
+    with_commands = [p.name for p in sorted(DOCS.glob("*.md")) if blocks(p.name, "sh") and p.name != "README.md"]
+    assert set(with_commands) >= {*PAGES, "gradebook.md", "scale.md", "authoring.md"}
+    for page in with_commands:
+        if page == "authoring.md":  # starts from nothing: bptt-grader new makes everything it uses
+            continue
+        text = (DOCS / page).read_text()
+        assert blocks(page, "sh")[0] == scratch, page
+        assert "(README.md#trying-the-pages)" in text and text.index(scratch) < text.index("\n## "), page
+
+
+def test_the_pages_are_run_in_one_shell_in_order(tmp_path):
+    """As pasted into one terminal: a cd or a variable of one block holds in the next (a test that ran each
+    block in a fresh shell would pass pages a reader cannot run)."""
+    (tmp_path / "inner").mkdir()
+    outputs = run_in_one_shell(["cd inner\nname=britz", 'pwd\necho "$name"'], tmp_path)
+    assert outputs[1][0].split() == [str(tmp_path / "inner"), "britz"]
+    with pytest.raises(AssertionError, match="block 2 of 3 failed"):
+        run_in_one_shell(["true", "cd nowhere", "true"], tmp_path)

@@ -118,6 +118,13 @@ CHECK = r"""<script>
           && el.scrollWidth > el.clientWidth + 1) {
         problems.push('overflows its box (' + el.scrollWidth + ' > ' + el.clientWidth + '): ' + describe(el));
       }
+      // text in a box that scrolls sideways is off-screen until scrolled to (the overview's .scroll tables
+      // scroll by design)
+      if ((style.overflowX === 'auto' || style.overflowX === 'scroll') && !el.classList.contains('scroll')
+          && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+        problems.push('scrolls sideways, hiding part of its text (' + el.scrollWidth + ' > ' + el.clientWidth
+                      + '): ' + describe(el));
+      }
     });
     var verdict = document.createElement('pre');
     verdict.id = 'bptt-verdict';
@@ -220,6 +227,7 @@ def test_the_check_finds_what_it_looks_for(tmp_path):
 <img alt="missing plot" src="nowhere.png">
 <div style="width:200px">averyveryveryverylongwordthatcannotwrapanywhereatallaveryveryveryverylongword</div>
 <pre>""" + "x" * 400 + """</pre>
+<pre style="overflow-x:auto;width:200px">""" + "advice " * 60 + """</pre>
 <p style="width:700px">a paragraph wider than a phone</p>
 <script>console.error("boom"); undefined_function();</script>
 </body></html>""")
@@ -228,5 +236,6 @@ def test_the_check_finds_what_it_looks_for(tmp_path):
     assert "broken image: missing plot" in text
     assert "failed to load: <img>" in text
     assert "overflows its box" in text and "the page scrolls sideways" in text
+    assert 'scrolls sideways, hiding part of its text' in text and '"advice advice' in text
     assert "beyond the viewport" in text
     assert "console.error: boom" in text and "script error: Uncaught ReferenceError" in text

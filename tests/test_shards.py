@@ -9,15 +9,13 @@ results the same apart from timings. Then each refusal of ``collect``, and docs/
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from docs_pages import fresh_clone, run_page
 
 from grader import batch, cli
 from grader.batch import ShardError, parse_shard, result_names, shard_of
@@ -331,18 +329,9 @@ def test_every_command_of_the_page_parses_and_the_shard_counts_agree():
 
 
 def test_the_pages_local_example_runs_and_matches(tmp_path):
-    """The page's ``sh`` block, as written, in the scratch course folder of docs/README.md."""
-    shutil.copytree(SOLUTIONS, tmp_path / "solutions", ignore=shutil.ignore_patterns("examples", "__pycache__"))
-    (tmp_path / "submissions").mkdir()
-    for name in ("correct", "partial", "aliasing"):
-        shutil.copy(EXAMPLES / f"{name}.ipynb", tmp_path / "submissions" / f"{name}.ipynb")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("BPTT_GRADER_SOLUTIONS", None)
-    (block,) = blocks("sh")
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "collected 3 results of britz from 3 folders, shards 0/3, 1/3, 2/3" in " ".join(proc.stderr.split())
+    """The page's ``sh`` blocks, as a reader runs them (in order, in one shell, from a fresh clone)."""
+    outputs = run_page("scale.md", fresh_clone(tmp_path))
+    assert "collected 3 results of britz from 3 folders, shards 0/3, 1/3, 2/3" in " ".join(outputs[-1][1].split())
 
 
 def test_the_docs_index_links_the_page():

@@ -30,6 +30,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing the declarations imports Hypothesis: only when an assignment is asked for
+    from collections.abc import Sequence
+
     from grader.questions import Assignment
 
 #: In teaching order. Adding an assignment: a module here and its name in this tuple.
@@ -56,7 +58,18 @@ class UnknownAssignment(KeyError):
             known = names()
         except CourseError:
             known = NAMES
-        return f"unknown assignment {self.args[0]!r}; the assignments are: {', '.join(known)}"
+        meant = _close(str(self.args[0]), known)
+        hint = f" (did you mean {meant}?)" if meant else ""
+        return f"unknown assignment {self.args[0]!r}{hint}; the assignments are: {', '.join(known)}"
+
+
+def _close(name: str, known: Sequence[str]) -> str | None:
+    """The known name ``name`` most likely misspells: the same but for case, else the closest (difflib)."""
+    import difflib
+
+    same = [k for k in known if k.lower() == name.lower()]
+    found = same or difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.7)
+    return found[0] if found else None
 
 
 class CourseError(Exception):

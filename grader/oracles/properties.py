@@ -69,8 +69,10 @@ def contract_problem(expected: Any, out: Outcome, question: Question, instance: 
         detail = ""
         if isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape:
             changed = np.argwhere(before != after)
-            detail = f" ({len(changed)} entries changed, first at index {tuple(int(i) for i in changed[0])})" \
-                if len(changed) else ""
+            n = len(changed)
+            where = tuple(int(i) for i in changed[0]) if n else ()
+            detail = "" if not n else f" (1 entry changed, at index {where})" if n == 1 else \
+                f" ({n} entries changed, first at index {where})"
         return (f"modified its argument {name}{detail}; a graded function must leave its arguments "
                 f"unchanged (work on a copy: np.array(x, copy=True))")
     if out.aliased:
