@@ -45,7 +45,7 @@ from grader.oracles.compare import answer_problem, structure_problem
 from grader.oracles.properties import contract_problem, further_calls
 from grader.oracles.reference import Solutions
 from grader.questions import Assignment, Question
-from grader.results import CheckResult, DeclarationError, Grade, InternalError, shares
+from grader.results import SHARE, CheckResult, DeclarationError, Grade, InternalError, shares
 from grader.search import KEEP_FAILURES, StopSearch, larger_failure, search, search_again
 from grader.strategies import Instance
 from grader.target import FUNCTION, Availability, Outcome, Target
@@ -380,6 +380,8 @@ def _mend_callers(result: Grade, questions: list[Question], target: Target,
         wrong = [q for q in helpers if stand_ins.wrong_values(result.checks, q.function)]
         own = [c for c in result.checks if c.function == caller.function]
         regraded = _regrade_with_true_helpers(result, caller, helpers, target, solutions, examples, allow_numerical)
+        if regraded is not None:
+            _credit_kept_behaviours(caller, regraded, wrong)
         if regraded is not None and sum(c.score for c in regraded) > sum(c.score for c in own):
             note = stand_ins.mended_note(caller.function, wrong)
             regraded[0].message = note if regraded[0].passed else f"{note}\n\n{regraded[0].message}"
@@ -390,6 +392,19 @@ def _mend_callers(result: Grade, questions: list[Question], target: Target,
             for c in own:
                 if not c.passed:
                     c.message = f"{c.message}\n\n{note}"
+
+
+def _credit_kept_behaviours(caller: Question, regraded: list[CheckResult], wrong: list[Question]) -> None:
+    """A long behaviour is not run again in a regrade (:func:`grader.behaviours.kept_results`): when every
+    check of the caller passes with the true helpers, its failure was the helpers', and it earns its points."""
+    checks = [c for c in regraded if c.check in SHARE]
+    if not wrong or not checks or not all(c.passed for c in checks):
+        return
+    kept = {b.name for b in caller.behaviours if b.parallel}
+    for c in regraded:
+        if c.check in kept and not c.passed:
+            c.passed, c.message = True, stand_ins.inferred_note(caller.function, c.check, wrong)
+            c.misconception = None
 
 
 def _regrade_with_true_helpers(result: Grade, caller: Question, helpers: list[Question], target: Target,

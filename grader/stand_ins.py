@@ -90,6 +90,14 @@ def mended_note(caller: str, helpers: list[Question]) -> str:
             f"it earns these points, so {names}'s mistake costs only {names}'s own.")
 
 
+def inferred_note(caller: str, behaviour: str, helpers: list[Question]) -> str:
+    """Why a behaviour that failed with the student's helpers earns its points once the caller is right."""
+    names = " and ".join(q.function for q in helpers)
+    return (f"{behaviour}: not run again with the true {names} (it would take a minute); with them, {caller} "
+            f"is right on every instance it is judged on, so the training it drives learns as the reference's "
+            f"does. It failed with your {names}: that mistake costs only {names}'s own points.")
+
+
 def blame_note(caller: str, helpers: list[Question]) -> str:
     names = " and ".join(q.function for q in helpers)
     verb, them = ("fails its", "it") if len(helpers) == 1 else ("fail their", "them")

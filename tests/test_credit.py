@@ -6,6 +6,8 @@ its points; each fails if its rule is removed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -283,3 +285,32 @@ def test_an_internal_error_is_not_graded_and_never_scored_as_the_students(load):
     assert all(c.misconception is None for c in delta_t)
     assert result.internal_errors and "delta_t" in result.internal_errors[0]
     assert all(c.passed for c in result.checks if c.function == "delta_t_prev")
+
+
+TRASK = (Path(__file__).resolve().parent.parent / "solutions" / "examples" / "trask" / "correct_script.py").read_text()
+NO_FUTURE = TRASK.replace("back = np.dot(future_layer_1_delta, synapse_h.T) + np.dot(layer_2_delta, synapse_1.T)",
+                          "back = np.dot(layer_2_delta, synapse_1.T)")  # the recurrent path dropped
+
+
+def _trask(code: str, load):
+    namespace: dict = {}
+    exec(compile(code, "<submission>", "exec"), namespace)
+    functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("_")}
+    result = grade(get("trask"), LocalTarget(functions), load("trask"), examples=EXAMPLES)
+    return {c.check: c for c in result.checks if c.function == "bptt_updates"}
+
+
+def test_trasks_training_does_not_charge_a_helpers_mistake_to_the_caller(load):
+    """bptt_updates is right; only layer_1_delta is wrong. Its network does not learn with the wrong helper,
+    but with the true one every check passes: the learning test's points are not lost a second time."""
+    checks = _trask(NO_FUTURE, load)
+    learns = checks["learns 8-bit binary addition"]
+    assert all(c.passed for c in checks.values()), {k: c.message for k, c in checks.items()}
+    assert "not run again with the true layer_1_delta" in learns.message
+
+
+def test_a_caller_with_a_mistake_of_its_own_still_loses_the_training_points(load):
+    own_too = NO_FUTURE.replace("np.einsum(\"tbi,tbj->ij\", X, d1),", "-np.einsum(\"tbi,tbj->ij\", X, d1),")
+    assert own_too != NO_FUTURE
+    checks = _trask(own_too, load)
+    assert not checks["derivative"].passed and not checks["learns 8-bit binary addition"].passed
