@@ -54,31 +54,17 @@ from typing import Any
 
 import numpy as np
 
-from grader import wire
+from grader import user_cache, wire
 from grader.strategies import Instance
 
 FORMAT = 1
 #: The lists shipped with the grader, one file per question of the bundled assignments.
 SHIPPED = Path(__file__).resolve().parent / "assignments" / "drawn"
-_OFF = {"off", "0", "no", "false", "none"}
 _MEMORY: dict[tuple[int, int], list[Instance]] = {}
 
 
-def _off() -> bool:
-    env = os.environ.get("BPTT_GRADER_CACHE")
-    return env is not None and (env.strip().lower() in _OFF or not env.strip())
-
-
-def folder() -> Path | None:
-    """Where lists are kept on disk, or ``None`` when the disk copy is off."""
-    env = os.environ.get("BPTT_GRADER_CACHE")
-    if env is not None:
-        return None if _off() else Path(env).expanduser()
-    try:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    except RuntimeError:  # no home folder (a user without one): this process only
-        return None
-    return Path(base) / "bptt-grader"
+_off = user_cache.off
+folder = user_cache.folder  # where lists are kept on disk, or None when the disk copy is off
 
 
 @functools.cache

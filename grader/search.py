@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader import user_cache
 from grader.strategies import Instance
 
 if TYPE_CHECKING:
@@ -25,11 +26,9 @@ HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 def hypothesis_storage() -> Path:
     """Where the grader's searches let Hypothesis keep its files (its cache of constants found in code):
-    ``hypothesis/`` in the grader's cache folder (:func:`grader.drawn.folder`), else a temporary folder of
+    ``hypothesis/`` in the grader's cache folder (:func:`grader.user_cache.folder`), else a temporary folder of
     this user's. Never the current folder, which may be a student's repository."""
-    from grader.drawn import folder
-
-    base = folder()
+    base = user_cache.folder()
     if base is None:
         tag = os.getuid() if hasattr(os, "getuid") else "user"
         base = Path(tempfile.gettempdir()) / f"bptt-grader-{tag}"
