@@ -294,49 +294,58 @@ def build_export(students: list[Student], results: list[Result], headers: dict[s
     for student in students:
         if not student.patterns:
             problems.append(f"roster: {student} has no submission pattern: every cell is empty")
-
-    owners: dict[int, list[Student]] = {}
-    for i, r in enumerate(known):
-        owners[i] = [s for s in students if any(matches(p, r) for p in s.patterns)]
+    owners = {i: [s for s in students if any(matches(p, r) for p in s.patterns)] for i, r in enumerate(known)}
     for name in assignments:
-        points = get(name).points
         mine = [(i, r) for i, r in enumerate(known) if r.assignment == name]
-        for i, r in mine:
-            if not owners[i]:
-                problems.append(f"{name}: {r.label} matches no student in the roster: not exported")
-            elif len(owners[i]) > 1:
-                problems.append(f"{name}: {r.label} matches several students ("
-                                f"{', '.join(map(str, owners[i]))}): exported for none of them")
-            if abs(r.max_score - points) > 1e-9 and not r.internal_errors:
-                problems.append(f"{name}: {r.label} is out of {r.max_score:g} points, the assignment of "
-                                f"{points:g}: exported as it is")
+        _check_results(name, get(name).points, mine, owners, problems)
         for student in students:
-            theirs = [i for i, _ in mine if student in owners[i]]
-            cells = export.grades.setdefault(student.key, {})
-            own_columns = [c for c in columns if c.assignment == name]
-            if len(theirs) > 1:
-                problems.append(f"{name}: {student} matches several submissions ("
-                                f"{', '.join(known[i].label for i in theirs)}): cell left empty")
-                continue
-            if not theirs:
-                if student.patterns and missing_as_zero:
-                    export.notes.append(f"{name}: no submission for {student}: 0 (--missing-as-zero)")
-                elif student.patterns:
-                    problems.append(f"{name}: no submission for {student}: an empty cell")
-                if missing_as_zero:
-                    for c in own_columns:
-                        cells[c.header] = 0.0
-                continue
-            if len(owners[theirs[0]]) > 1:
-                continue  # a submission several students match: said above, exported for none
-            r = known[theirs[0]]
-            if r.internal_errors:
-                problems.append(f"{name}: {r.label} ({student}) was not graded (an internal error of the grader: "
-                                "grade it again with --resume): cell left empty")
-                continue
-            for c in own_columns:
-                cells[c.header] = r.score if c.function is None else r.function_score(c.function)
+            _fill_cells(export, name, student, mine, owners, known, missing_as_zero)
     return export
+
+
+def _check_results(name: str, points: float, mine: list[tuple[int, Result]], owners: dict[int, list[Student]],
+                   problems: list[str]) -> None:
+    """The problems of one assignment's results: matching no student, several, or out of other points."""
+    for i, r in mine:
+        if not owners[i]:
+            problems.append(f"{name}: {r.label} matches no student in the roster: not exported")
+        elif len(owners[i]) > 1:
+            problems.append(f"{name}: {r.label} matches several students ("
+                            f"{', '.join(map(str, owners[i]))}): exported for none of them")
+        if abs(r.max_score - points) > 1e-9 and not r.internal_errors:
+            problems.append(f"{name}: {r.label} is out of {r.max_score:g} points, the assignment of "
+                            f"{points:g}: exported as it is")
+
+
+def _fill_cells(export: Export, name: str, student: Student, mine: list[tuple[int, Result]],
+                owners: dict[int, list[Student]], known: list[Result], missing_as_zero: bool) -> None:
+    """One student's cells of one assignment (or the problem that leaves them empty)."""
+    problems = export.problems
+    theirs = [i for i, _ in mine if student in owners[i]]
+    cells = export.grades.setdefault(student.key, {})
+    own_columns = [c for c in export.columns if c.assignment == name]
+    if len(theirs) > 1:
+        problems.append(f"{name}: {student} matches several submissions ("
+                        f"{', '.join(known[i].label for i in theirs)}): cell left empty")
+        return
+    if not theirs:
+        if student.patterns and missing_as_zero:
+            export.notes.append(f"{name}: no submission for {student}: 0 (--missing-as-zero)")
+        elif student.patterns:
+            problems.append(f"{name}: no submission for {student}: an empty cell")
+        if missing_as_zero:
+            for c in own_columns:
+                cells[c.header] = 0.0
+        return
+    if len(owners[theirs[0]]) > 1:
+        return  # a submission several students match: said above, exported for none
+    r = known[theirs[0]]
+    if r.internal_errors:
+        problems.append(f"{name}: {r.label} ({student}) was not graded (an internal error of the grader: "
+                        "grade it again with --resume): cell left empty")
+        return
+    for c in own_columns:
+        cells[c.header] = r.score if c.function is None else r.function_score(c.function)
 
 
 # -- writing ---------------------------------------------------------------------------------------
