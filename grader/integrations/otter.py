@@ -282,37 +282,45 @@ def master_notebook(assignment: Assignment, reference_source: str, install: str,
         code("\n\n\n".join(filter(None, ["\n".join(ref.imports), *ref.given]))),
     ]
     for i, q in enumerate(assignment.questions, 1):
-        header, doc, body = ref.functions[q.function]
-        params, written = _params(header)
-        if q.sequence is None and tuple(params) != q.signature:
-            raise ValueError(f"reference.py: {q.function}({', '.join(params)}) does not take the declared "
-                             f"arguments ({', '.join(q.signature)})")
-        tests = _question_tests(assignment, q, seconds)
-        points = [p for _, p, _ in tests]
-        indent = re.match(r"\s*", body).group(0)
-        solution = "\n".join(filter(None, [header, doc, f"{indent}# BEGIN SOLUTION", body, f"{indent}# END SOLUTION"]))
-        if i == 1 and ref.hidden:  # private helpers of the reference: the autograder's notebook needs them
-            solution = "# BEGIN SOLUTION NO PROMPT\n" + "\n\n".join(ref.hidden) + "\n# END SOLUTION\n\n" + solution
-        checks = ", ".join(f"{c} ({p:g})" for c, p, _ in tests)
-        cells += [
-            raw(f"# BEGIN QUESTION\nname: {q.function}\npoints: {json.dumps(points)}"),
-            md(f"## {i}. `{q.function}({written})` ({_points(sum(points))})\n\n{_contract(q, params)}\n\n"
-               f"Checks (points): {checks}. "
-               "`derivative`: the answer equals the derivative of the forward pass; `contract`: new float64 "
-               "arrays of the right shape, arguments left unchanged, finite, the same twice, batch rows "
-               "independent."),
-            raw("# BEGIN SOLUTION"),
-            code(solution),
-            raw("# END SOLUTION"),
-            raw("# BEGIN TESTS"),
-            *(code(src) for _, _, src in tests),
-            raw("# END TESTS"),
-            raw("# END QUESTION"),
-        ]
+        cells += _question_cells(assignment, q, i, ref, seconds)
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
+
+
+def _question_cells(assignment: Assignment, q: Any, i: int, ref: Any, seconds: float) -> list[Any]:
+    """The cells of question ``i``: its otter-assign markers, contract, solution and tests."""
+    import nbformat
+
+    md, code, raw = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell, nbformat.v4.new_raw_cell
+    header, doc, body = ref.functions[q.function]
+    params, written = _params(header)
+    if q.sequence is None and tuple(params) != q.signature:
+        raise ValueError(f"reference.py: {q.function}({', '.join(params)}) does not take the declared "
+                         f"arguments ({', '.join(q.signature)})")
+    tests = _question_tests(assignment, q, seconds)
+    points = [p for _, p, _ in tests]
+    indent = re.match(r"\s*", body).group(0)
+    solution = "\n".join(filter(None, [header, doc, f"{indent}# BEGIN SOLUTION", body, f"{indent}# END SOLUTION"]))
+    if i == 1 and ref.hidden:  # private helpers of the reference: the autograder's notebook needs them
+        solution = "# BEGIN SOLUTION NO PROMPT\n" + "\n\n".join(ref.hidden) + "\n# END SOLUTION\n\n" + solution
+    checks = ", ".join(f"{c} ({p:g})" for c, p, _ in tests)
+    return [
+        raw(f"# BEGIN QUESTION\nname: {q.function}\npoints: {json.dumps(points)}"),
+        md(f"## {i}. `{q.function}({written})` ({_points(sum(points))})\n\n{_contract(q, params)}\n\n"
+           f"Checks (points): {checks}. "
+           "`derivative`: the answer equals the derivative of the forward pass; `contract`: new float64 "
+           "arrays of the right shape, arguments left unchanged, finite, the same twice, batch rows "
+           "independent."),
+        raw("# BEGIN SOLUTION"),
+        code(solution),
+        raw("# END SOLUTION"),
+        raw("# BEGIN TESTS"),
+        *(code(src) for _, _, src in tests),
+        raw("# END TESTS"),
+        raw("# END QUESTION"),
+    ]
 
 
 # -- otter assign --------------------------------------------------------------------------------
