@@ -17,7 +17,7 @@ from grader.assignments import NAMES, TWO_WORKERS, CourseError, UnknownAssignmen
 
 
 class _LazyConsole:
-    """A rich ``Console`` made at its first use: importing rich takes 40 ms, which grading one
+    """A rich ``Console`` made at its first use: importing rich is time that grading one
     submission would otherwise spend before its workers start and before its grading begins.
 
     Written to a terminal, rich wraps a long line at its width; written anywhere else (a pipe, a file,

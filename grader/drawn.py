@@ -6,7 +6,7 @@ search has passed, later submissions are judged on its list without a new
 search (:func:`passing_draws`); a failure on the list runs
 the same search as without it, so every score, message and diagnosis stays
 what a fresh search gives. Not searching spares each ``bptt-grader`` process
-the drawing (about half a second) and the import of Hypothesis.
+the drawing and the import of Hypothesis (BENCHMARKS.md has the times).
 
 Where a list comes from, first found first:
 
@@ -131,7 +131,7 @@ def _sources() -> bytes:
 
 @functools.cache
 def _environment() -> bytes:
-    # Hypothesis' version file, found without importing Hypothesis (0.2 s, the point of the disk copy).
+    # Hypothesis' version file, found without importing Hypothesis (slow: sparing it is the point of the disk copy).
     spec = importlib.util.find_spec("hypothesis")
     hyp = _file_digest(str(Path(spec.origin).with_name("version.py"))) if spec and spec.origin else b"?"
     return b"|".join([f"python {sys.version_info[:2]} numpy {np.__version__}".encode(), hyp])

@@ -179,7 +179,7 @@ def _notebook_cells(text: str, path: Path) -> list[tuple[str, str]]:
     if data.get("nbformat") == 4:
         nb = data  # read as is: only the code cells' sources matter, and they are checked below
     else:
-        import nbformat  # nbformat 3 and older: convert as Jupyter does (importing it costs 0.1 s)
+        import nbformat  # nbformat 3 and older: convert as Jupyter does (importing it is slow: only then)
 
         try:
             with warnings.catch_warnings():

@@ -51,7 +51,7 @@ def _error_plot(check: CheckResult, axes: dict[str, tuple[str, ...]], parts: tup
     if not pairs:
         return None
     # The object-oriented API without pyplot (whose import and global state a batch does not need), and
-    # fixed margins instead of tight_layout: together half the time of a plot (measured 0.1 s against 0.2).
+    # fixed margins instead of tight_layout: each the slower part of a plot (BENCHMARKS.md, section 5).
     from matplotlib.figure import Figure
 
     n = len(pairs)

@@ -55,14 +55,14 @@ if TYPE_CHECKING:
 
 
 # numpy, the wire format and the outcomes are imported where first used, not here: `bptt-grader`
-# starts its worker before importing numpy (0.1 s), so that the worker boots meanwhile.
+# starts its worker before importing numpy, so that the worker boots meanwhile.
 
 #: Inside the sandbox the worker's modules are mounted here.
 _INNER_PACKAGE_ROOT = "/opt/bptt-grader"
 _INNER_SCRATCH = "/scratch"
 # The worker's Python runs with -I -S: no site module, so no .pth file of the installation runs inside
-# the sandbox, and start-up is faster (measured: site took 80 of 150 ms here, with an editable install
-# and a certificate hook). Its path gets one folder from the command line instead (_worker_root): the
+# the sandbox, and start-up is faster (the site module is most of an interpreter's start with an
+# editable install and a certificate hook). Its path gets one folder from the command line instead (_worker_root): the
 # worker-side modules and numpy, nothing else of any installation.
 _BOOT = "import sys; sys.path[:0] = sys.argv[1:]; from grader.worker import main; main()"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -366,8 +366,8 @@ def _probe() -> str | None:
     if _bwrap() is None:
         return "bubblewrap (bwrap) is not installed" if sys.platform.startswith("linux") else \
             "bubblewrap runs on Linux only"
-    # Python starts (without site: 15 ms, not 65) and can read the worker's modules and numpy where the
-    # worker will import them: the same proof as starting the worker inside, in a tenth of the time.
+    # Python starts (without site) and can read the worker's modules and numpy where the worker will
+    # import them: the same proof as starting the worker inside, without importing numpy.
     inner = [f"{_INNER_PACKAGE_ROOT}/grader/worker.py", f"{_INNER_PACKAGE_ROOT}/numpy/__init__.py"]
     check = "import os, sys; sys.exit(0 if all(os.access(p, os.R_OK) for p in sys.argv[1:]) else 3)"
     fd = _seccomp_pipe()
@@ -868,7 +868,7 @@ def prestart(mode: str = "auto", limits: Limits | None = None, count: int = 1) -
     """Have ``count`` workers started now, for the next targets (:class:`grader.worker_target.WorkerTarget`)
     with the same mode and limits.
 
-    Python and numpy take about 0.12 s to start in the worker; started early, that overlaps with the
+    Python and numpy take a while to start in the worker; started early, that overlaps with the
     grader's own imports or with grading the previous submission (a second one serves a parallel
     behaviour's :meth:`WorkerTarget.spawn`). A spare has run no student code, so handing it to the
     next submission shares nothing. Spares of another mode or limits are closed.

@@ -81,8 +81,7 @@ def _perturbed(params: Mapping[str, np.ndarray], name: str, flat_idx: np.ndarray
     # layout, the copy axis innermost, which makes every later operation on it strided and slow.
     batch = np.broadcast_to(p.astype(dtype), (m,) + p.shape).copy()
     batch.reshape(m, -1)[np.arange(m), flat_idx] += step
-    # The others stay real: numpy multiplies a complex array by a real one in half the time of
-    # two complex ones (measured: 3.6 ms against 5.2 ms for a (12800, 32) @ (32, 64) product).
+    # The others stay real: numpy multiplies a complex array by a real one faster than two complex ones.
     out = {k: np.asarray(v, dtype=float)[None] for k, v in params.items() if k != name}
     out[name] = batch
     return out
