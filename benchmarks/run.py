@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import feedback_bench  # noqa: E402
 import grading_bench  # noqa: E402
 import oracle_bench  # noqa: E402
 import profile_bench  # noqa: E402
@@ -46,6 +47,8 @@ GOALS = {
     "check_seconds": 2.0,  # a whole assignment's check
     "grade_vs_numpy": 6.0,  # one sandboxed submission within 6x of `python -c "import numpy"`
     "class_500_seconds": 300.0,  # 500 notebooks in 5 minutes on 2 cores
+    "named_grade": 0.9,  # the feedback names the mistake of 90 % of failing buggy functions in grade
+    "named_check": 0.8,  # ... and of 80 % in a student's check
 }
 
 
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes, few repeats")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="the Markdown report")
     parser.add_argument("--json", default=None, help="the raw numbers (default: --out with .json)")
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run (1-5)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (1-6)")
     parser.add_argument("--repeats", type=int, default=None, help="samples per measurement")
     parser.add_argument("--class-size", type=int, default=None, help="generated submissions for the batch")
     parser.add_argument("--otter-zip", default=None, help="an otter autograder zip for britz (section 4)")
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 results["otter"] = {"measured": False, "reason": "skipped by --quick (building otter's autograder "
                                     "takes longer than the whole quick run)", "command": "python benchmarks/run.py"}
+        if 6 in sections and not args.quick:  # grades every buggy submission twice: not a smoke run's job
+            results["feedback"] = feedback_bench.run(log)
         if 5 in sections:
             log("5. where the time goes")
             results["profile"] = profile_bench.run(cfg["profile_cases"], cfg["profile_repeats"], scratch, log,
@@ -179,6 +184,8 @@ def render(res: dict[str, Any], json_path: Path) -> str:
         L += _otter(res)
     if "profile" in res:
         L += _profile(res)
+    if "feedback" in res:
+        L += feedback_bench.render(res["feedback"], res["goals"])
     L += ["## Reproduce", "", "```bash", "pip install -e \".[bench]\"",
           "pip install torch==2.13.0   # optional, CPU build (for gradcheck); a CUDA build is not needed",
           "# optional, section 4: otter in a virtualenv of its own (found there or as `otter` on PATH)",
@@ -254,6 +261,12 @@ def _goals(res: dict[str, Any]) -> list[str]:
     if o is not None:
         ratio = f"{_value(o['ratio']):.3g}x" if o.get("measured") and o.get("ratio") else "not measured"
         L.append(f"| (no goal) `otter run` / `bptt-grader grade`, britz | {ratio} | |")
+    for mode in res.get("feedback", {}).get("modes", {}):
+        t = res["feedback"]["modes"][mode]["by_assignment"]["all"]
+        goal = GOALS[f"named_{mode}"]
+        L.append(f"| the feedback names the mistake of >= {100 * goal:.0f} % of failing buggy functions in `{mode}` "
+                 f"(section 6) | {t['named']} / {t['failing']} = {100 * t['share']:.0f} % | "
+                 f"{_met(t['share'] >= goal)} |")
     return L + [""]
 
 
