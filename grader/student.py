@@ -119,6 +119,18 @@ def _collect(assignment: str, items: tuple[Any, ...]) -> dict[str, Callable[...,
     return functions
 
 
+def callers_globals() -> dict[str, Any]:
+    """The globals of the code that called into the grader (a notebook): the first frame outside it.
+
+    The functions a checked function needs (a backward's forward) are taken from there when they
+    were not passed: ``check("cache", rnn_step_backward)`` in a notebook that defines both.
+    """
+    frame = inspect.currentframe()
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "grader":
+        frame = frame.f_back
+    return frame.f_globals if frame is not None else {}
+
+
 def check(assignment: str, *functions: Any, examples: int | None = None, quiet: bool = False) -> CheckReport:
     """Check functions of ``assignment`` against the derivative of its forward pass.
 
@@ -138,13 +150,12 @@ def check(assignment: str, *functions: Any, examples: int | None = None, quiet: 
         raise ValueError(f"none of the functions of {assignment} were given")
     # A backward function is checked through the forward that makes its cache: take that forward
     # from the caller's namespace when it was not passed too.
-    caller = inspect.currentframe().f_back
-    caller = caller.f_back if caller is not None and caller.f_globals.get("__name__") == "grader" else caller
+    namespace = callers_globals()
     available = dict(found)
     for q in get(assignment).questions:
         for need in q.needs if q.function in found else ():
-            if need not in available and caller is not None and callable(caller.f_globals.get(need)):
-                available[need] = caller.f_globals[need]
+            if need not in available and callable(namespace.get(need)):
+                available[need] = namespace[need]
     result = grade(get(assignment), LocalTarget(available, capture=True), None, examples=examples,
                    only=list(found))
     report = CheckReport(result, text_report(result, get(assignment), show_points=False), get(assignment))

@@ -107,8 +107,9 @@ def otter_check(assignment: str, function: str, namespace: Mapping[str, Any] | N
     if check is not None and check not in allowed:
         raise ValueError(f"{function} has no check {check!r}; its checks are: {', '.join(allowed)}")
     if namespace is None:
-        frame = inspect.currentframe()
-        namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
+        from grader.student import callers_globals
+
+        namespace = callers_globals()
     functions = {n: namespace[n] for n in names if namespace.get(n) is not None}
     target = TimedTarget(LocalTarget(functions, capture=True), call_seconds, seconds)
     try:
