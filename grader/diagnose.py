@@ -36,6 +36,10 @@ class Mistake:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.implementation(*args, **kwargs)
 
+    def functions(self, reference: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+        """The functions the mistake is tried among: the reference's, its companions, and itself."""
+        return {**reference, **self.companions, self.function: self.implementation}
+
 
 def mistake(id: str, function: str, name: str, explanation: str,
             companions: dict[str, Callable[..., Any]] | None = None) -> Callable[[Callable[..., Any]], Mistake]:
@@ -114,7 +118,7 @@ def match(mistakes: Iterable[Mistake], question: Any, failing: list[Instance],
     for m in mistakes:
         if m.function != question.function:
             continue
-        target = LocalTarget({**reference, **m.companions, m.function: m.implementation})
+        target = LocalTarget(m.functions(reference))
         for inst in failing:
             mistaken = question.invoke(target, list(inst.args), inst.kwargs)
             if not same_outcome(mistaken, student(inst), question.tolerance):

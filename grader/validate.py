@@ -35,9 +35,8 @@ def validate(assignment_name: str, solutions: Solutions, examples: int | None = 
         if m.function not in known:
             findings.append(Finding(m.id, False, f"imitates {m.function}, which {assignment.name} does not grade"))
             continue
-        functions = {**solutions.reference.functions, **m.companions, m.function: m.implementation}
-        result = grade(assignment, LocalTarget(functions), solutions, name=m.id, examples=examples,
-                       only=[m.function])
+        target = LocalTarget(m.functions(solutions.reference.functions))
+        result = grade(assignment, target, solutions, name=m.id, examples=examples, only=[m.function])
         failing = [c for c in result.checks if not c.passed]
         named = {c.misconception.id if c.misconception else None for c in failing}
         if not failing:
