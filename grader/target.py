@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader import wire
-from grader.calls import FAILED, Handles, copy_value, invoke, missing_status
+from grader.calls import FAILED, Handles, invoke, missing_status
 
 
 @dataclass
@@ -251,15 +251,11 @@ class Target(Protocol):
 class LocalTarget:
     """Functions of this process (trusted code, or a student's own kernel)."""
 
-    def __init__(self, functions: dict[str, Callable[..., Any]], capture: bool = True, watch: bool = True,
-                 plain: bool = False) -> None:
+    def __init__(self, functions: dict[str, Callable[..., Any]], capture: bool = True, watch: bool = True) -> None:
         self.functions = functions
         self.handles = Handles()
         self.capture = capture
         self.watch = watch  # False: trusted code, whose answers alone are wanted (no mutation or alias checks)
-        # True: arguments copied in and answers returned as they are, not normalised through the wire
-        # format (for a loop of the grader's next to the student's code: grader.target.run_near)
-        self.plain = plain
 
     def available(self, names: list[str]) -> dict[str, Availability]:
         return {n: Availability.parse(missing_status(n, list(self.functions)) if n not in self.functions else
@@ -271,13 +267,6 @@ class LocalTarget:
         if not callable(self.functions.get(name)):
             self.handles.recent.append(FAILED)  # a call all the same, for Earlier references
             return Outcome(error=f"no function named {name} is defined")
-        if self.plain:
-            header, _ = invoke(self.functions[name], [copy_value(a) for a in args], copy_value(dict(kwargs or {})),
-                               list(keep), self.handles, capture=self.capture, watch=self.watch, encode=False)
-            if not header["ok"]:
-                return outcome_from_reply(header, [])
-            return Outcome(value=header["value"], mutated=header["mutated"], aliased=header["aliased"],
-                           stdout=header["stdout"])
         # Through the wire format and back, so values are normalised exactly as a worker's are.
         tree, buffers = wire.encode({"args": list(args), "kwargs": kwargs or {}})
         payload = wire.decode(tree, [b.copy() for b in buffers])
@@ -308,7 +297,7 @@ class LocalTarget:
                         scope.pop(k, None)
                     scope.update(saved)
 
-        return _Standing(self.functions, self.capture, self.watch, self.plain)
+        return _Standing(self.functions, self.capture, self.watch)
 
     def close(self) -> None:
         self.handles.objects.clear()
