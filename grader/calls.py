@@ -18,11 +18,14 @@ import copy
 import difflib
 import hashlib
 import io
+import signal
 import sys
+import threading
+import time
 import traceback
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -351,3 +354,56 @@ def missing_status(name: str, defined: list[str]) -> str:
     return "missing" + (f" (did you mean {' or '.join(close)}?)" if close else "")
 
 
+
+
+class OutOfTime(BaseException):
+    """Raised by SIGALRM. A BaseException, so that neither Hypothesis nor a student's ``except Exception`` keeps it."""
+
+
+Result = TypeVar("Result")
+
+
+class CallClock:
+    """Limits in time for calls made in this process: each call's, and a total for all of them.
+
+    Used where student code runs in the process of the loop calling it: a loop of the grader's in
+    the worker (:class:`grader.loops.NearTarget`) and otter's test cells
+    (:class:`grader.target.TimedTarget`). A call past its limit is a fatal failure, exactly as a hung
+    call in the sandboxed worker is: "did not return within ... s".
+    """
+
+    def __init__(self, call_seconds: float, total_seconds: float) -> None:
+        self.call_seconds, self.total = call_seconds, total_seconds
+        self.deadline = time.monotonic() + total_seconds
+        self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def run(self, name: str, call: Callable[[], Result], failed: Callable[[str], Result]) -> Result:
+        """``call()``, or ``failed(why)`` when it is out of time (before it starts, or while it runs)."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return failed(f"the checks used up their {self.total:g} s")
+        if not self.can_alarm:  # signals work only in the main thread: no limit rather than no check
+            return call()
+        limit = min(self.call_seconds, left)
+        fired: list[bool] = []
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            fired.append(True)
+            raise OutOfTime
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        # It fires again and again: a student's bare ``except:`` swallows one alarm, not all of them.
+        signal.setitimer(signal.ITIMER_REAL, limit, 0.2)
+        out = None
+        try:
+            out = call()
+        except OutOfTime:
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if fired or out is None:
+            what = (f"did not return within {limit:g} s (an infinite loop?)" if limit == self.call_seconds
+                    else f"was stopped: the checks used up their {self.total:g} s")
+            return failed(f"{name} {what}")
+        return out

@@ -14,16 +14,13 @@ standard library, :mod:`grader.wire` and :mod:`grader.calls`.
 
 from __future__ import annotations
 
-import signal
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from grader.calls import FAILED, Handles, copy_value, invoke
+from grader.calls import FAILED, CallClock, Handles, copy_value, invoke
 
 
 @dataclass
@@ -39,54 +36,22 @@ class Called:
         return self.error is None
 
 
-class _OutOfTime(BaseException):
-    """Raised by SIGALRM. A BaseException, so that a student's ``except Exception`` does not keep it."""
-
-
 class NearTarget:
     """The student's functions of the worker's namespace, each call limited in time with SIGALRM.
 
-    As :class:`grader.target.TimedTarget` over a plain :class:`grader.target.LocalTarget` in the
-    grader's process: arguments are copied in, answers come back as they are, and a call past its
-    limit is a fatal failure ("did not return within ... s"), so a hang is a failed call, not a
-    lost run.
+    Arguments are copied in, answers come back as they are (no wire round trip), and a call past its
+    limit is a fatal failure (:class:`grader.calls.CallClock`), so a hang is a failed call, not a lost run.
     """
 
     def __init__(self, namespace: dict[str, Any], call_seconds: float, total_seconds: float) -> None:
-        self.namespace, self.call_seconds, self.total = namespace, call_seconds, total_seconds
-        self.deadline = time.monotonic() + total_seconds
+        self.namespace = namespace
+        self.clock = CallClock(call_seconds, total_seconds)
         self.handles = Handles()
-        self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Called:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            return Called(error=f"the checks used up their {self.total:g} s", fatal=True)
-        if not self.can_alarm:  # signals work only in the main thread: no limit rather than no check
-            return self._call(name, args, kwargs, keep)
-        limit = min(self.call_seconds, left)
-        fired: list[bool] = []
-
-        def on_alarm(signum: int, frame: Any) -> None:
-            fired.append(True)
-            raise _OutOfTime
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        # It fires again every 0.2 s: a student's bare ``except:`` swallows one alarm, not all of them.
-        signal.setitimer(signal.ITIMER_REAL, limit, 0.2)
-        try:
-            out = self._call(name, args, kwargs, keep)
-        except _OutOfTime:
-            out = None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
-        if fired or out is None:
-            what = (f"did not return within {limit:g} s (an infinite loop?)" if limit == self.call_seconds
-                    else f"was stopped: the checks used up their {self.total:g} s")
-            return Called(error=f"{name} {what}", fatal=True)
-        return out
+        return self.clock.run(name, lambda: self._call(name, args, kwargs, keep),
+                              lambda why: Called(error=why, fatal=True))
 
     def _call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None, keep: tuple[int, ...]) -> Called:
         fn = self.namespace.get(name)

@@ -9,9 +9,6 @@ from the same wire format, so every check judges them alike.
 
 from __future__ import annotations
 
-import signal
-import threading
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader import wire
-from grader.calls import FAILED, Handles, invoke, missing_status
+from grader.calls import FAILED, CallClock, Handles, invoke, missing_status
 
 
 @dataclass
@@ -184,10 +181,6 @@ def _position(key: str, n_args: int) -> bool:
     return key.isascii() and key.isdigit() and len(key) <= 6 and str(int(key)) == key and int(key) < n_args
 
 
-class OutOfTime(BaseException):
-    """Raised by SIGALRM. A BaseException, so that neither Hypothesis nor a plain ``except Exception`` keeps it."""
-
-
 class TimedTarget:
     """The student's functions in this process, each call limited in time with SIGALRM.
 
@@ -199,42 +192,16 @@ class TimedTarget:
     """
 
     def __init__(self, inner: LocalTarget, call_seconds: float, total_seconds: float) -> None:
-        self.inner, self.call_seconds, self.total = inner, call_seconds, total_seconds
-        self.deadline = time.monotonic() + total_seconds
-        self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        self.inner = inner
+        self.clock = CallClock(call_seconds, total_seconds)
 
     def available(self, names: list[str]) -> dict[str, Availability]:
         return self.inner.available(names)
 
     def call(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None,
              keep: tuple[int, ...] = ()) -> Outcome:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            return Outcome(error=f"the checks used up their {self.total:g} s", fatal=True)
-        if not self.can_alarm:  # signals work only in the main thread: no limit rather than no check
-            return self.inner.call(name, args, kwargs, keep)
-        limit = min(self.call_seconds, left)
-        fired: list[bool] = []
-
-        def on_alarm(signum: int, frame: Any) -> None:
-            fired.append(True)
-            raise OutOfTime
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        # It fires again every 0.2 s: a student's bare ``except:`` swallows one alarm, not all of them.
-        signal.setitimer(signal.ITIMER_REAL, limit, 0.2)
-        try:
-            out = self.inner.call(name, args, kwargs, keep)
-        except OutOfTime:
-            out = None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
-        if fired or out is None:
-            what = (f"did not return within {limit:g} s (an infinite loop?)" if limit == self.call_seconds
-                    else f"was stopped: the checks used up their {self.total:g} s")
-            return Outcome(error=f"{name} {what}", fatal=True)
-        return out
+        return self.clock.run(name, lambda: self.inner.call(name, args, kwargs, keep),
+                              lambda why: Outcome(error=why, fatal=True))
 
 
 class Target(Protocol):

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.calls import OutOfTime
 from grader.contract import contract_lines, sizes_line
 from grader.questions import Assignment, Question
-from grader.target import LocalTarget, OutOfTime, TimedTarget
+from grader.target import LocalTarget, TimedTarget
 
 CALL_SECONDS = 10.0  # as the sandbox's per-call limit (grader.sandbox.Limits.call_seconds)
 TEST_SECONDS = 120.0  # one test cell: all of one function's searches and shrinking
