@@ -786,6 +786,8 @@ def _courses(args: argparse.Namespace) -> None:
     from grader import assignments
 
     assignments.add_courses(*args.course_folders)
+    if args.command == "check":  # a student's copy of a public folder, wherever it is and however named
+        assignments.add_student_folder(Path(args.notebook).parent)
     asked = [args.assignment] if isinstance(getattr(args, "assignment", None), str) else []
     asked += list(args.assignments) if args.command == "validate" else []
     known = assignments.names()

@@ -60,7 +60,10 @@ class UnknownAssignment(KeyError):
             known = NAMES
         meant = _close(str(self.args[0]), known)
         hint = f" (did you mean {meant}?)" if meant else ""
-        return f"unknown assignment {self.args[0]!r}{hint}; the assignments are: {', '.join(known)}"
+        return (f"unknown assignment {self.args[0]!r}{hint}; the assignments are: {', '.join(known)}. A course's "
+                f"own assignment is found in a course folder (--assignments DIR, ${ENV_VAR}, ./{COURSE_FILE}) or, "
+                f"for a student's copy, in the folder that holds its {PUBLIC_MODULE} (the current one, or the "
+                "checked notebook's)")
 
 
 def _close(name: str, known: Sequence[str]) -> str | None:
@@ -155,11 +158,45 @@ def course_assignments() -> dict[str, Path]:
     return found
 
 
+_student_folders: list[Path] = []
+
+
+def add_student_folder(folder: str | os.PathLike) -> None:
+    """Also look for a student's copy of a public folder here (the folder of the notebook being checked)."""
+    path = Path(folder).expanduser().resolve()
+    if path not in _student_folders:
+        _student_folders.append(path)
+
+
+def declared_name(module_path: Path) -> str | None:
+    """The name a public module gives its assignment (``Assignment("name", ...)``), read without running it."""
+    import ast
+
+    try:
+        tree = ast.parse(module_path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Assignment":
+            named = [k.value for k in node.keywords if k.arg == "name"] + node.args[:1]
+            if named and isinstance(named[0], ast.Constant) and isinstance(named[0].value, str):
+                return named[0].value
+    return None
+
+
 def _here() -> dict[str, Path]:
-    """The current folder's assignment, when it is an assignment's public folder (a student's copy)."""
-    here = Path.cwd()
-    module_path = here / PUBLIC_MODULE
-    return {here.name: module_path} if valid_name(here.name) and module_path.is_file() else {}
+    """The assignment of a student's copy of a public folder: the current folder, or the checked notebook's,
+    when it holds ``assignment.py``. Known by the name the module declares, so a copy renamed ``gru-alice/``
+    or ``hw3 (1)/`` (as GitHub Classroom, a zip or a download names it) is still ``gru``."""
+    found: dict[str, Path] = {}
+    for folder in [Path.cwd(), *_student_folders]:
+        module_path = folder / PUBLIC_MODULE
+        if not module_path.is_file():
+            continue
+        name = declared_name(module_path) or folder.name
+        if valid_name(name):
+            found.setdefault(name, module_path)
+    return found
 
 
 def names() -> tuple[str, ...]:
