@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from explain_helpers import checks, says
 
+from grader import terms
 from grader.assignments import NAMES, get
 from grader.oracles.derivative import COMPLEX_STEP_TOL
 from grader.relations import Case
@@ -139,6 +140,12 @@ def _zeros(a):
     return np.zeros_like(a)
 
 
+# -- the derivative applied before a product -------------------------------------------------------------------
+
+def delta_t_prev_derivative_first(W, delta_t, s_prev):
+    return W.T @ (delta_t * (1 - s_prev**2))
+
+
 CASES = [
     ("britz", "delta_t_prev", "britz-w-untransposed", delta_t_prev_untransposed),
     ("britz", "bptt", "britz-truncation-short", _britz_bptt(lambda t, k: t - k + 1)),
@@ -163,15 +170,18 @@ CASES = [
     ("trask", "layer_1_delta", "trask-no-future-delta", _layer_1_delta(future=False)),
     ("trask", "layer_1_delta", "trask-synapse-h-untransposed", _layer_1_delta(transpose=False)),
     ("trask", "layer_1_delta", "trask-no-output-delta", _layer_1_delta(output=False)),
+    ("britz", "delta_t_prev", "derivative-before-product", delta_t_prev_derivative_first),
 ]
 
 
 def test_every_declared_variant_is_tested():
-    declared_ids = {v.id for name in NAMES for q in get(name).questions for v in declared(q)}
+    """Every variant an assignment declares (the shared vocabulary of grader.terms: tests/test_terms.py)."""
+    shared = {k.id for k in terms.KINDS}
+    declared_ids = {v.id for name in NAMES for q in get(name).questions for v in declared(q)} - shared
     assert declared_ids == {c[2] for c in CASES}
 
 
-@pytest.mark.parametrize("assignment, function, variant, impl", CASES, ids=[c[2] for c in CASES])
+@pytest.mark.parametrize("assignment, function, variant, impl", CASES, ids=[f"{c[1]}-{c[2]}" for c in CASES])
 def test_a_known_wrong_program_is_named_by_its_variant(load, assignment, function, variant, impl):
     r = checks(load, assignment, function, impl)["derivative"]
     assert not r.passed

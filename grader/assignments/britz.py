@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader import strategies as gs
+from grader import terms
 from grader.oracles.derivative import complex_step_gradient, log_softmax, matmul_t, mv, nll, softmax, tanh
 from grader.questions import Assignment, Question, Rows
 from grader.strategies import Instance, composite, st
@@ -53,6 +54,8 @@ def surrogate_loss(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W
     together, ``bptt_truncate + 1`` vectorised steps in all.
     """
     x, y = np.asarray(x, dtype=int), np.asarray(y, dtype=int)
+    if terms.active():
+        return _surrogate_by_step(x, y, U, V, W, int(bptt_truncate))
     T = len(x)
     s = states(x, U, W)
     k = min(int(bptt_truncate), T - 1)
@@ -66,6 +69,24 @@ def surrogate_loss(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W
             c = tanh(np.swapaxes(U[..., :, x[j + 1:j + 1 + later]], -1, -2) + matmul_t(c, W))
         h = np.concatenate([h, np.broadcast_to(c, h.shape[:-2] + c.shape[-2:])], axis=-2)
     return nll(matmul_t(h, V), y)
+
+
+def _surrogate_by_step(x: np.ndarray, y: np.ndarray, U: np.ndarray, V: np.ndarray, W: np.ndarray,
+                       bptt_truncate: int) -> np.ndarray:
+    """:func:`surrogate_loss` one output and one step at a time, each through :mod:`grader.terms`
+    (its wrong programs): output ``t`` re-runs steps ``t - bptt_truncate .. t`` from the constant state before."""
+    T = len(x)
+    s = np.real(states(x, U, W))
+    k = min(bptt_truncate, T - 1)
+    weights, total = {"U": U, "W": W}, 0
+    for t in range(T):
+        start = t + 1 if k < 0 else max(0, t - k)
+        h = s[..., t - k - 1 if k < 0 else start - 1, :]  # s[-1] is the zero initial state
+        for j in range(start, t + 1):
+            h = terms.step(j, lambda p, h, j=j: p["U"][..., :, x[j]] + mv(p["W"], h), weights, h, tanh)
+        z = terms.emit(t, lambda p, h: mv(p["V"], h), {"V": V}, h)
+        total = total - log_softmax(z)[..., y[t]]
+    return total
 
 
 # -- instances ------------------------------------------------------------------------------
@@ -153,6 +174,10 @@ def _from_state(position: int):
     return rebuild
 
 
+#: The wrong programs of grader.terms that bptt may be: all but no-recurrence (a walk back of no step is
+#: britz-no-walk-back); the zero initial state s[-1] leaves none about an initial state.
+BPTT_KINDS = tuple(k.id for k in terms.KINDS if k.id != "no-recurrence")
+
 ASSIGNMENT = Assignment(
     name="britz",
     title="Truncated BPTT for a word-level RNN (Britz, WildML)",
@@ -166,7 +191,8 @@ ASSIGNMENT = Assignment(
                  axes={"": ("unit",)}, instance_from_args=_from_state(2), activations=(("s_prev", "tanh"),),
                  variants=({"id": "britz-w-untransposed", "transpose": "W",
                             "says": "the result for W.T in place of W: W where W.T belongs (the error goes back "
-                                    "through W transposed)"},)),
+                                    "through W transposed)"},
+                           {"derivative_first": ("delta_t", "s_prev"), "what": "the delta"})),
         Question("bptt", 4, ("x", "y", "U", "V", "W", "bptt_truncate"), _sequences, _bptt_truth,
                  parts=("dLdU", "dLdV", "dLdW"),
                  axes={"dLdU": ("unit", "word"), "dLdV": ("word", "unit"), "dLdW": ("unit", "from unit")},
@@ -190,6 +216,7 @@ ASSIGNMENT = Assignment(
                      {"id": "britz-no-walk-back", "set": "bptt_truncate", "to": "0",
                       "says": "the gradient with bptt_truncate = 0: no output's error is followed back in time "
                               "(the inner loop over earlier steps is missing)"},
+                     {"terms": {"state": "s[{t}]", "W": "W", "act": "tanh", "kinds": BPTT_KINDS}},
                  )),
     ),
 )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from grader import strategies as gs
+from grader import terms
 from grader.authoring import backward_sequence, forward_value, own_forward_check
 from grader.oracles.derivative import vjp
 from grader.questions import Assignment, Behaviour, CallSequence, Question, Rows
@@ -25,16 +26,25 @@ STEP = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE = ("x", "h0", "Wx", "Wh", "b")
 
 
-def step_forward(x: np.ndarray, prev_h: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``tanh(x @ Wx + prev_h @ Wh + b)``; arguments may carry leading perturbation axes."""
-    return np.tanh(x @ Wx + prev_h @ Wh + b[..., None, :])
+def _pre(p: dict, prev_h: np.ndarray) -> np.ndarray:
+    return p["x"] @ p["Wx"] + prev_h @ p["Wh"] + p["b"][..., None, :]
+
+
+def step_forward(x: np.ndarray, prev_h: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+                 t: int = 0) -> np.ndarray:
+    """``tanh(x @ Wx + prev_h @ Wh + b)``; arguments may carry leading perturbation axes.
+
+    The step (step ``t`` of a sequence) goes through :func:`grader.terms.step` (the wrong programs of
+    :mod:`grader.terms`).
+    """
+    return terms.step(t, _pre, {"x": x, "Wx": Wx, "Wh": Wh, "b": b}, prev_h, np.tanh)
 
 
 def forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Every hidden state, ``(..., N, T, H)``."""
     h, out = h0, []
     for t in range(x.shape[-2]):
-        h = step_forward(x[..., t, :], h, Wx, Wh, b)
+        h = step_forward(x[..., t, :], h, Wx, Wh, b, t)
         out.append(h)
     return np.stack(out, axis=-2)
 
@@ -156,6 +166,9 @@ ASSIGNMENT = Assignment(
                                                  + inst.args[4]) ** 2,
                       "says": "the gradient for an upstream dnext_h / (1 - next_h**2): the tanh derivative is left "
                               "out (da = dnext_h * (1 - next_h**2) is what every gradient uses)"},
+                     {"terms": {"cur": "next_h", "prev": "prev_h", "W": "Wh", "act": "tanh",
+                                "kinds": ("no-derivative-in-weights", "derivative-twice", "recurrent-untransposed",
+                                          "state-current")}},
                  ),
                  axes={"dx": ("n", "input"), "dprev_h": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},
@@ -180,6 +193,8 @@ ASSIGNMENT = Assignment(
                      {"id": "cache-upstream-last-step-only", "last_only": ("dh", 1),
                       "says": "the gradient with dh kept only at the last step: dh[:, t, :] must be added at every "
                               "step t, to the gradient coming back from step t + 1"},
+                     {"terms": {"state": "h[:, {t}]", "W": "Wh", "act": "tanh", "init": "h0",
+                                "kinds": tuple(k.id for k in terms.KINDS if not k.id.startswith("loss-"))}},
                  ),
                  axes={"dx": ("n", "t", "input"), "dh0": ("n", "unit"), "dWx": ("input", "unit"),
                        "dWh": ("from unit", "unit"), "db": ("unit",)},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader import strategies as gs
+from grader import terms
 from grader.oracles.derivative import complex_step_gradient, log_softmax, mv, softmax
 from grader.questions import Assignment, Question, Rows
 from grader.strategies import Instance, composite, st
@@ -16,12 +17,19 @@ PARAMS = ("b", "c", "U", "V", "W")
 
 
 def hidden(x: np.ndarray, h0: np.ndarray, b: np.ndarray, U: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``h[1..T]`` as ``(..., T, H)``; parameters may carry leading perturbation axes."""
-    h, out = h0, []
+    """``h[1..T]`` as ``(..., T, H)``; parameters may carry leading perturbation axes.
+
+    Each step goes through :func:`grader.terms.step` (the wrong programs of :mod:`grader.terms`).
+    """
+    h, out, p = h0, [], {"b": b, "U": U, "W": W}
     for t in range(len(x)):
-        h = np.tanh(b + mv(W, h) + mv(U, x[t]))
+        h = terms.step(t, lambda p, h, t=t: p["b"] + mv(p["W"], h) + mv(p["U"], x[t]), p, h, np.tanh)
         out.append(h)
     return np.stack(out, axis=-2)
+
+
+def _output(p: dict, h: np.ndarray) -> np.ndarray:
+    return p["c"] + mv(p["V"], h)
 
 
 def loss(x: np.ndarray, y: np.ndarray, h0: np.ndarray, b: np.ndarray, c: np.ndarray, U: np.ndarray,
@@ -29,7 +37,10 @@ def loss(x: np.ndarray, y: np.ndarray, h0: np.ndarray, b: np.ndarray, c: np.ndar
     """``-sum_t log yhat[t][y[t]]`` (eq. 10.8 summed over time)."""
     y = np.asarray(y, dtype=int)
     h = hidden(x, h0, b, U, W)
-    o = c[..., None, :] + (V[..., None, :, :] @ h[..., None])[..., 0]
+    if terms.active():  # each output through grader.terms.emit
+        o = np.stack([terms.emit(t, _output, {"c": c, "V": V}, h[..., t, :]) for t in range(len(y))], axis=-2)
+    else:
+        o = c[..., None, :] + (V[..., None, :, :] @ h[..., None])[..., 0]
     return -log_softmax(o)[..., np.arange(len(y)), y].sum(axis=-1)
 
 
@@ -96,8 +107,9 @@ def _grad_h_truth(inst: Instance) -> np.ndarray:
             state, total = q["h"], 0
             for k in range(t, len(h)):
                 if k > t:
-                    state = np.tanh(p["b"] + mv(W, state) + p["U"] @ p["x"][k])
-                total = total + mv(V, state) @ grad_o[k]
+                    state = terms.step(k, lambda w, s, k=k: w["b"] + mv(w["W"], s) + w["U"] @ p["x"][k],
+                                       {"b": p["b"], "U": p["U"], "W": W}, state, np.tanh)
+                total = total + terms.emit(k, lambda w, s: mv(w["V"], s), {"V": V}, state) @ grad_o[k]
             return total
 
         out[t] = complex_step_gradient(L, {"h": h[t]}, ["h"])["h"]
@@ -151,6 +163,9 @@ ASSIGNMENT = Assignment(
                      {"id": "goodfellow-grad-h-last-output-only", "last_only": ("grad_o", 0), "rebuild": True,
                       "says": "the gradient with grad_o kept only at the last step: V.T @ grad_o(t) is added only "
                               "at t = T, where every step has an output"},
+                     {"terms": {"state": "h[{t}]", "W": "W", "act": "tanh",
+                                "kinds": ("no-derivative", "derivative-of-previous-step", "derivative-of-next-step",
+                                          "derivative-twice")}},
                  )),
         Question("bptt", 4, ("x", "y", "h0", "b", "c", "U", "V", "W"), _sequences, _bptt_truth, parts=PARAMS,
                  axes={"b": ("unit",), "c": ("k",), "U": ("unit", "input"), "V": ("k", "unit"),
@@ -161,6 +176,7 @@ ASSIGNMENT = Assignment(
                      {"id": "goodfellow-b-left-out", "zeros": "b",
                       "says": "the gradient of the network with b = 0: the hidden bias is left out of the forward "
                               "pass"},
+                     {"terms": {"state": "h[{t}]", "W": "W", "act": "tanh", "init": "h0"}},  # every kind
                  )),
     ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader import strategies as gs
+from grader import terms
 from grader.oracles.derivative import complex_step_gradient, mv
 from grader.questions import Assignment, Question
 from grader.strategies import Instance, composite, st
@@ -18,18 +19,29 @@ PARAMS = ("Whx", "Whh", "Wyh", "bh", "by")
 
 
 def hidden(X: np.ndarray, h0: np.ndarray, Whx: np.ndarray, Whh: np.ndarray, bh: np.ndarray) -> np.ndarray:
-    """``h_1..h_T`` as columns ``(..., n_hid, T)``; parameters may carry leading perturbation axes."""
-    h, out = h0, []
+    """``h_1..h_T`` as columns ``(..., n_hid, T)``; parameters may carry leading perturbation axes.
+
+    Each step goes through :func:`grader.terms.step` (the wrong programs of :mod:`grader.terms`).
+    """
+    h, out, p = h0, [], {"Whx": Whx, "Whh": Whh, "bh": bh}
     for i in range(X.shape[1]):
-        h = np.tanh(mv(Whx, X[:, i]) + mv(Whh, h) + bh)
+        h = terms.step(i, lambda p, h, i=i: mv(p["Whx"], X[:, i]) + mv(p["Whh"], h) + p["bh"], p, h, np.tanh)
         out.append(h)
     return np.stack(out, axis=-1)
+
+
+def _output(p: dict, h: np.ndarray) -> np.ndarray:
+    return mv(p["Wyh"], h) + p["by"]
 
 
 def linear_loss(X: np.ndarray, h0: np.ndarray, dY: np.ndarray, Whx: np.ndarray, Whh: np.ndarray,
                 Wyh: np.ndarray, bh: np.ndarray, by: np.ndarray) -> np.ndarray:
     """``sum_i <dY[:, i], s_i>`` with ``s_i = Wyh h_i + by``."""
-    S = Wyh @ hidden(X, h0, Whx, Whh, bh) + by[..., None]
+    H = hidden(X, h0, Whx, Whh, bh)
+    if terms.active():  # each output through grader.terms.emit
+        S = np.stack([terms.emit(i, _output, {"Wyh": Wyh, "by": by}, H[..., i]) for i in range(H.shape[-1])], axis=-1)
+    else:
+        S = Wyh @ H + by[..., None]
     return (S * dY).reshape(S.shape[:-2] + (-1,)).sum(axis=-1)
 
 
@@ -64,6 +76,8 @@ ASSIGNMENT = Assignment(
                      {"id": "martens-last-column-only", "last_only": ("dY", 1),
                       "says": "the gradient with dY kept only in its last column: only the last step's output "
                               "gradient is used, where every step has an output (every column of dY counts)"},
+                     {"terms": {"state": "H[:, {t}]", "W": "Whh", "act": "tanh", "init": "h0",
+                                "kinds": tuple(k.id for k in terms.KINDS if k.id != "loss-last-step-only")}},
                  )),
     ),
 )

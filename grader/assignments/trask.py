@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader import strategies as gs
+from grader import terms
 from grader.loops import trask_train
 from grader.oracles.derivative import complex_step_gradient, sigmoid
 from grader.questions import Assignment, Behaviour, Question, Rows
@@ -28,12 +29,16 @@ def forward(X: np.ndarray, synapse_0: np.ndarray, synapse_1: np.ndarray, synapse
     """
     T, B = X.shape[:2]
     h = np.zeros(synapse_h.shape[:-2] + (B, synapse_h.shape[-1]), dtype=np.result_type(synapse_h, X))
-    hs, ys = [], []
-    for t in range(T):
-        h = sigmoid(X[t] @ synapse_0 + h @ synapse_h)
+    hs, ys, p, q = [], [], {"synapse_0": synapse_0, "synapse_h": synapse_h}, {"synapse_1": synapse_1}
+    for t in range(T):  # each step and output through grader.terms (the wrong programs of grader.terms)
+        h = terms.step(t, lambda p, h, t=t: X[t] @ p["synapse_0"] + h @ p["synapse_h"], p, h, sigmoid)
         hs.append(h)
-        ys.append(sigmoid(h @ synapse_1))
+        ys.append(terms.emit(t, _output, q, h))
     return np.stack(hs, axis=-3), np.stack(ys, axis=-3)
+
+
+def _output(p: dict, h: np.ndarray) -> np.ndarray:
+    return sigmoid(h @ p["synapse_1"])
 
 
 def loss(X: np.ndarray, Y: np.ndarray, synapse_0: np.ndarray, synapse_1: np.ndarray,
@@ -211,6 +216,8 @@ ASSIGNMENT = Assignment(
                  axes={"synapse_0_update": ("input", "hidden"), "synapse_1_update": ("hidden", "output"),
                        "synapse_h_update": ("from", "to")},
                  rows=Rows({0: 1, 1: 1}, summed=True), examples=40, truth_name=UPDATE,
+                 variants=({"terms": {"state": "layer_1[{t}]", "W": "synapse_h", "act": "sigmoid",
+                                      "what": "the updates"}},),  # every kind but those of an initial state
                  behaviours=(Behaviour("learns 8-bit binary addition", 2, learns_binary_addition, parallel=True),)),
     ),
 )
