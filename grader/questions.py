@@ -113,7 +113,8 @@ class Question:
     signature
         Argument names in order, for feedback.
     instances
-        A strategy drawing :class:`~grader.strategies.Instance` s.
+        A function of no arguments that returns a strategy drawing :class:`~grader.strategies.Instance` s
+        (a ``@composite`` function, or ``lambda: _step(upstream=True)``), not the strategy itself.
     truth
         The true answer of an instance, computed from the forward pass by
         the derivative oracle.
@@ -136,6 +137,23 @@ class Question:
     arguments
         The student's own argument names, where they are not ``signature`` (a backward pass takes its
         upstream gradient and a cache: ``("dnext_h", "cache")``); for the notebook's skeleton.
+    tolerance
+        How close an answer must be to the truth (default: the complex step's, ``rtol = 1e-7``).
+    examples
+        How many instances each check judges (default 40): the list every submission shares.
+    behaviours
+        Checks of what the function does beyond its value (trask's network learning to add; a backward
+        against the student's own forward), each with points of its own.
+    truth_name, truth_names
+        How feedback names the true answer ("the derivative of the forward pass", "the forward pass's
+        output"), and names that depend on an instance's sizes, as ``(condition, name)`` pairs.
+    instance_from_args, stand_in, stand_in_with
+        How the truth can stand in for the student's function when another graded function calls it
+        (one mistake costs once, :mod:`grader.stand_ins`): an instance rebuilt from bare arguments, or
+        the true function itself, and the functions replaced together with it.
+    activations, variants
+        For feedback (:mod:`grader.relations`, :mod:`grader.variants`): the activations whose derivative an
+        answer may lack or carry twice, and the edits of an instance whose truth is a typical wrong answer.
 
     Examples
     --------
@@ -189,6 +207,11 @@ class Question:
     #: Edits of an instance whose truth is what a typical wrong program computes (:mod:`grader.variants`),
     #: as data: ``{"id": "h0-ignored", "zeros": "h0", "says": "the gradient with h0 = 0: ..."}``.
     variants: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not callable(self.instances) or hasattr(self.instances, "example"):  # a strategy is not what is asked
+            raise TypeError(f"Question {self.function!r}: instances must be a function returning a strategy "
+                            "(instances=_step, or instances=lambda: _step(upstream=True)), not a strategy")
 
     def truth_name_for(self, instance: Instance | None) -> str:
         """How feedback names the true answer of ``instance`` (see ``truth_names``)."""

@@ -51,3 +51,17 @@ def test_a_wrong_reference_shows_its_instance_and_expected_against_got(tmp_path)
     proc = _validate(course)
     assert proc.returncode == 1 and "FAIL demo: reference" in proc.stdout, proc.stdout
     assert "fails on this instance" in proc.stdout and "expected" in proc.stdout and "got" in proc.stdout
+
+
+def test_a_question_given_a_strategy_instead_of_a_function_says_so_when_declared():
+    import pytest
+
+    from grader.authoring import Instance, Question, array, composite
+
+    @composite
+    def draw(draw):
+        return Instance(args=(draw(array((2,))),), sizes={"H": 2})
+
+    with pytest.raises(TypeError, match="instances must be a function returning a strategy"):
+        Question("f", 1, ("z",), draw(), lambda inst: inst.args[0])
+    assert Question("f", 1, ("z",), draw, lambda inst: inst.args[0]).function == "f"
