@@ -113,7 +113,8 @@ def holds(condition_text: str, sizes: dict[str, Any]) -> bool:
 
 # -- crashes about shapes ------------------------------------------------------------------------------
 
-_SHAPE_WORDS = re.compile(r"shape|broadcast|align|dimension|size \d|out of bounds|reshape|mismatch", re.I)
+_SHAPE_WORDS = re.compile(r"shape|broadcast|align|dimension|size \d|out of bounds|reshape|mismatch|0-d", re.I)
+_ZERO_D = re.compile(r"0-d|0-dimensional|zero-dimensional", re.I)
 
 
 def axis_names(instances: list[Instance], signature: tuple[str, ...]) -> dict[str, tuple[str | None, ...]]:
@@ -174,4 +175,9 @@ def crash_note(instance: Instance, signature: tuple[str, ...], error: str,
     text = ("The error is about shapes. Here the arguments are " + ", ".join(shapes)
             + (f"; in the error, {', '.join(meant)}" if meant else "")
             + ": check which axes your products and sums combine against these shapes")
+    ones = [k for k, v in sizes.items() if v == 1]
+    if _ZERO_D.search(error) and ones:
+        text += (f". An array became 0-d, here where {' and '.join(f'{k} = 1' for k in ones)}: an axis of length 1 "
+                 "was squeezed away (np.squeeze, .item(), float(), or indexing it out); keep the axes the contract "
+                 "gives")
     return Finding("crash:shapes", sentence(text))

@@ -130,12 +130,28 @@ def failure_message(question: Any, check: str, smallest: Instance, message: str,
                     ) -> tuple[str, tuple[str, ...]]:
     """The message of a failed ``check`` ("derivative" or "reference") and the ids of what it says.
 
+    ``smallest``, ``message``, ``seen``: the search's smallest failing instance, the judge's message
+    there and the failing instances it kept; ``larger``: a larger failing instance to show as well
+    (or None); ``memo``: the question's student outcomes and truths (``student(inst)``,
+    ``truth(inst)``, ``reference(target, inst)``); ``profile``: the derivative check's
+    :class:`~grader.credit.ValueProfile` (which judged instances passed); ``explained``: what earlier
+    checks of the function showed (filled in here).
+
     Feedback only: should any of it fail, the message is ``plain`` (the instance and the judge's
     message), never an error of the grader's (which would leave the function not graded).
     """
     try:
-        return _failure_message(question, check, smallest, message, seen, larger, memo, solutions, profile,
-                                explained)
+        f = _Failure(question, check, smallest, message, seen, memo, solutions, profile)
+        same = _same_as_derivative(f, explained)
+        if same is not None:
+            return same
+        findings = _findings(f)
+        shown = choose(smallest, f.cases, f.kept, question.parts)
+        findings += _crash(f, shown)
+        text, shown_all = _numbers(f, shown, findings, larger)
+        ids = tuple(x.id for x in findings)
+        explained[check] = (_unique(shown_all), ids)
+        return text, ids
     except Exception:  # noqa: BLE001 - see above
         text = plain or (f"{question.function} fails on this instance (the smallest found):\n"
                          f"{describe(smallest, question.signature)}\n{message}")
@@ -143,123 +159,192 @@ def failure_message(question: Any, check: str, smallest: Instance, message: str,
         return text, ()
 
 
-def _failure_message(question: Any, check: str, smallest: Instance, message: str, seen: list[Instance],
-                     larger: Instance | None, memo: Any, solutions: Any, profile: Any,
-                     explained: dict[str, tuple[list[Instance], tuple[str, ...]]],
-                     ) -> tuple[str, tuple[str, ...]]:
-    """:func:`failure_message`, without the fallback.
+class _Failure:
+    """One failed check: the question, its truth (the forward pass's, or the reference's), and the failing
+    instances, split into those whose answers compare with the truth (``cases``) and the others (``broken``)."""
 
-    ``smallest``, ``message``, ``seen``: the search's smallest failing instance, the judge's message
-    there and the failing instances it kept; ``larger``: a larger failing instance to show as well
-    (or None); ``memo``: the question's student outcomes and truths (:class:`grader.answers.Answers`);
-    ``profile``: the derivative check's :class:`~grader.credit.ValueProfile` (which judged instances
-    passed); ``explained``: what earlier checks of the function showed (filled in here).
-    """
-    q = question
-    tol = q.tolerance
-    if check == "derivative":
-        def truth(inst: Instance) -> Any:
-            return memo.truth(inst)
+    def __init__(self, q: Any, check: str, smallest: Instance, message: str, seen: list[Instance], memo: Any,
+                 solutions: Any, profile: Any) -> None:
+        self.q, self.check, self.smallest, self.message, self.memo = q, check, smallest, message, memo
+        self.solutions, self.tol = solutions, q.tolerance
+        self.name = q.truth_name_for(smallest) if check == "derivative" else "the reference solution"
+        self.kept = _unique([smallest, *seen])
+        self.judged = list(getattr(profile, "verdicts", [])) if check == "derivative" else []
+        self.cases: dict[int, Case] = {}
+        self.broken: list[Instance] = []
+        for inst in _unique(self.kept + [i for i, passed in self.judged if not passed]):
+            out, value = memo.student(inst), self.truth(inst)
+            if out.ok and structure_problem(value, out.value, q.parts) is None:
+                self.cases[id(inst)] = Case(inst, value, out.value)
+            else:
+                self.broken.append(inst)
 
-        def against(inst: Instance) -> str:
-            return q.truth_name_for(inst)
-    else:
-        def truth(inst: Instance) -> Any:
-            return memo.reference(solutions.reference, inst).value
+    def truth(self, inst: Instance) -> Any:
+        if self.check == "derivative":
+            return self.memo.truth(inst)
+        return self.memo.reference(self.solutions.reference, inst).value
 
-        def against(inst: Instance) -> str:
-            return "the reference solution"
+    def against(self, inst: Instance) -> str:
+        return self.q.truth_name_for(inst) if self.check == "derivative" else "the reference solution"
 
+    def comparable_judged(self) -> list[tuple[Instance, Any, Any]]:
+        """The judged instances (passing or not) whose answers compare with the truth: (instance, truth, answer)."""
+        out = []
+        for inst, _ in self.judged:
+            answer, value = self.memo.student(inst), self.truth(inst)
+            if answer.ok and structure_problem(value, answer.value, self.q.parts) is None:
+                out.append((inst, value, answer.value))
+        return out
+
+
+def _same_as_derivative(f: _Failure, explained: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """A reference check failing on the derivative check's instances, where the two truths agree: one line."""
     before = explained.get("derivative")
-    if check == "reference" and before is not None and before[0] and smallest is before[0][0] and all(
-            same_values(truth(inst), memo.truth(inst), tol) for inst in before[0]):
-        where = "the same instance" if len(before[0]) == 1 else "the same instances"
-        return (f"{q.function} fails the reference check on {where}, the same way: there the reference solution "
-                f"agrees with {q.truth_name_for(smallest)} (see the derivative check).", before[1])
+    if f.check != "reference" or before is None or not before[0] or f.smallest is not before[0][0]:
+        return None
+    if not all(same_values(f.truth(inst), f.memo.truth(inst), f.tol) for inst in before[0]):
+        return None
+    where = "the same instance" if len(before[0]) == 1 else "the same instances"
+    return (f"{f.q.function} fails the reference check on {where}, the same way: there the reference solution "
+            f"agrees with {f.q.truth_name_for(f.smallest)} (see the derivative check).", before[1])
 
-    kept = _unique([smallest, *seen])
-    judged = list(getattr(profile, "verdicts", [])) if check == "derivative" else []
-    failing = _unique(kept + [inst for inst, passed in judged if not passed])
-    cases: dict[int, Case] = {}
-    broken = []
-    for inst in failing:
-        out = memo.student(inst)
-        value = truth(inst)
-        if out.ok and structure_problem(value, out.value, q.parts) is None:
-            cases[id(inst)] = Case(inst, value, out.value)
-        else:
-            broken.append(inst)
 
+def _findings(f: _Failure) -> list[Finding]:
+    """What the failures have in common: which parts, what they equal, how they relate to the truth, when."""
     findings: list[Finding] = []
-    name = q.truth_name_for(smallest) if check == "derivative" else "the reference solution"
-    if cases and not broken:
-        listed = list(cases.values())
-        try:
-            found, done = variant_findings(q, listed, tol, name)
-            related = relations(q, listed, tol, name, skip=done)
-            # which parts are wrong, then what they equal, then how they relate to the truth
-            findings += [f for f in related if f.id.startswith("only:")] + found
-            findings += [f for f in related if not f.id.startswith("only:")]
-            wrong = {n for c in listed for n in wrong_parts(c, q.parts, tol)}
-            comparable = []
-            for inst, _ in judged:
-                out = memo.student(inst)
-                value = truth(inst)
-                if out.ok and structure_problem(value, out.value, q.parts) is None:
-                    comparable.append((inst, value, out.value))
-            if not any(f.id == "zero" or f.id.startswith("zero:") for f in findings):
-                independent = _independent(q, comparable, wrong, name, tol)
-                if independent is not None:
-                    findings.append(independent)
-        except (ValueError, TypeError, KeyError, IndexError, FloatingPointError):  # an odd answer: say less
-            pass
-    elif broken:  # answers of the wrong shapes: the transpose of the truth's (and where square, its values)?
-        flipped: set[str] | None = None
-        for inst in broken:
-            out = memo.student(inst)
-            these = set(transposed_parts(truth(inst), out.value, q.parts, tol)) if out.ok else set()
-            flipped = these if flipped is None else flipped & these
-        for c in cases.values():  # the same parts, square here: transposed in value, or right
-            e, g, wrong = part_arrays(c.truth, q.parts), part_arrays(c.answer, q.parts), wrong_parts(c, q.parts, tol)
-            flipped = {p for p in flipped or () if p not in wrong
-                       or (e[p].ndim == 2 and close(g[p], e[p].T, relation_tolerance(tol)))}
-        if flipped:
-            parts = [n for n in part_arrays(truth(broken[0]), q.parts) if n in flipped]
-            multi = parts != [""]
-            w = words_for(q, parts, list(part_arrays(truth(broken[0]), q.parts)), name)
-            n = len(broken) + len(cases)
-            findings.append(Finding("transposed" + (f":{','.join(parts)}" if multi else ""), sentence(
-                f"{w.subject} {w.is_} {w.truth} transposed ({w.where(n, n)})")))
-    if check == "derivative" and judged:
-        verdicts = [(inst.sizes, passed) for inst, passed in judged]
-        listed_ids = {id(inst) for inst, _ in judged}
-        verdicts += [(inst.sizes, False) for inst in kept if id(inst) not in listed_ids]
+    if f.cases and not f.broken:
+        findings += _comparable(f)
+    elif f.broken:
+        findings += _broken(f)
+    if f.check == "derivative" and f.judged:
+        verdicts = [(inst.sizes, passed) for inst, passed in f.judged]
+        listed = {id(inst) for inst, _ in f.judged}
+        verdicts += [(inst.sizes, False) for inst in f.kept if id(inst) not in listed]
         when = condition(verdicts)
         if when is not None:
             findings.append(when)
+    return findings
 
-    shown = choose(smallest, cases, kept, q.parts)
-    out = memo.student(shown)
-    if not out.ok:
-        note = crash_note(shown, q.signature, f"{out.error}\n{out.traceback}", [inst for inst, _ in judged])
-        if note is not None:
-            findings.append(note)
-    numbers = answer_problem(truth(shown), out, q.parts, q.axes, tol, against(shown)) or message
-    which = "the smallest found" if shown is smallest else "a small one found"
+
+def _comparable(f: _Failure) -> list[Finding]:
+    """Of answers that compare with the truth: the parts that are wrong, the variant they equal, their relation
+    to the truth, and whether they depend on the inputs at all."""
+    q, listed = f.q, list(f.cases.values())
+    try:
+        found, done = variant_findings(q, listed, f.tol, f.name)
+        related = relations(q, listed, f.tol, f.name, skip=done)
+        # which parts are wrong, then what they equal, then how they relate to the truth
+        findings = [x for x in related if x.id.startswith("only:")] + found
+        findings += [x for x in related if not x.id.startswith("only:")]
+        if not any(x.id == "zero" or x.id.startswith("zero:") for x in findings):
+            wrong = {n for c in listed for n in wrong_parts(c, q.parts, f.tol)}
+            independent = _independent(q, f.comparable_judged(), wrong, f.name, f.tol)
+            if independent is not None:
+                findings.append(independent)
+        return findings
+    except (ValueError, TypeError, KeyError, IndexError, FloatingPointError):  # an odd answer: say less
+        return []
+
+
+def _broken(f: _Failure) -> list[Finding]:
+    """Of answers of the wrong shapes: the parts that are the truth's transpose (and where square, its values);
+    or one answer whatever the inputs."""
+    q, flipped = f.q, None
+    for inst in f.broken:
+        out = f.memo.student(inst)
+        these = set(transposed_parts(f.truth(inst), out.value, q.parts, f.tol)) if out.ok else set()
+        flipped = these if flipped is None else flipped & these
+    for c in f.cases.values():  # the same parts, square here: transposed in value, or right
+        e, g, wrong = part_arrays(c.truth, q.parts), part_arrays(c.answer, q.parts), wrong_parts(c, q.parts, f.tol)
+        flipped = {p for p in flipped or () if p not in wrong
+                   or (e[p].ndim == 2 and close(g[p], e[p].T, relation_tolerance(f.tol)))}
+    if not flipped:
+        fixed = _fixed_answer(f)
+        return [fixed] if fixed is not None else []
+    first = part_arrays(f.truth(f.broken[0]), q.parts)
+    parts = [n for n in first if n in flipped]
+    w = words_for(q, parts, list(first), f.name)
+    n = len(f.broken) + len(f.cases)
+    return [Finding("transposed" + (f":{','.join(parts)}" if parts != [""] else ""), sentence(
+        f"{w.subject} {w.is_} {w.truth} transposed ({w.where(n, n)})"))]
+
+
+def _fixed_answer(f: _Failure) -> Finding | None:
+    """One and the same answer on every instance judged, of every size, where the truths differ: hard-coded."""
+    answers, truths = [], []
+    for inst in _unique(f.kept + [i for i, _ in f.judged]):
+        out = f.memo.student(inst)
+        if not out.ok:
+            return None
+        answers.append(out.value)
+        truths.append(f.truth(inst))
+    if len(answers) < MIN_FIXED or not _numeric(answers[0]) or not all(_identical(a, answers[0]) for a in answers[1:]):
+        return None
+    if all(_identical(t, truths[0]) for t in truths[1:]):
+        return None
+    return Finding("same-answer-always", sentence(
+        f"your {f.q.function} gives the same answer on all {len(answers)} instances tried, whatever their sizes and "
+        "values: an answer worked out once (on one example) and written into the function is right only there; "
+        "compute it from the arguments"))
+
+
+#: Answers compared before an answer is said to be always the same.
+MIN_FIXED = 3
+
+
+def _numeric(a: Any) -> bool:
+    """Whether an answer holds numbers (an array, or arrays in a tuple, list or dict), not None or text."""
+    if isinstance(a, dict):
+        return bool(a) and all(_numeric(v) for v in a.values())
+    if isinstance(a, (tuple, list)) and a and not all(isinstance(x, (int, float)) for x in a):
+        return all(_numeric(x) for x in a)
+    try:
+        x = np.asarray(a)
+    except (TypeError, ValueError):
+        return False
+    return x.size > 0 and x.dtype.kind in "fiub"
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Whether two answers are the same (arrays, or tuples/lists/dicts of them), shape and values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b))
+    try:
+        x, y = np.asarray(a), np.asarray(b)
+        return x.shape == y.shape and bool(np.array_equal(x, y))
+    except (TypeError, ValueError):
+        return False
+
+
+def _crash(f: _Failure, shown: Instance) -> list[Finding]:
+    """For an error about shapes on the instance shown: the arguments' shapes, in the contract's sizes."""
+    out = f.memo.student(shown)
+    if out.ok:
+        return []
+    note = crash_note(shown, f.q.signature, f"{out.error}\n{out.traceback}", [inst for inst, _ in f.judged])
+    return [note] if note is not None else []
+
+
+def _numbers(f: _Failure, shown: Instance, findings: list[Finding], larger: Instance | None,
+             ) -> tuple[str, list[Instance]]:
+    """The message: the instance, the findings, the numbers there, and on a larger failing instance."""
+    q, memo = f.q, f.memo
+    numbers = answer_problem(f.truth(shown), memo.student(shown), q.parts, q.axes, f.tol, f.against(shown))
+    which = "the smallest found" if shown is f.smallest else "a small one found"
     text = f"{q.function} fails on this instance ({which}):\n{describe(shown, q.signature)}\n"
-    text += "".join(f"{f.sentence}\n" for f in findings)
-    text += numbers
-    shown_all = [smallest, shown]
-    if larger is None and check == "derivative":  # a larger judged failure says where in time, in which rows
-        want = _size(smallest) + 4
-        larger = next((inst for inst, passed in judged if not passed and _size(inst) >= want
-                       and id(inst) in cases), None)
+    text += "".join(f"{x.sentence}\n" for x in findings)
+    text += numbers or f.message
+    shown_all = [f.smallest, shown]
+    if larger is None and f.check == "derivative":  # a larger judged failure says where in time, in which rows
+        want = _size(f.smallest) + 4
+        larger = next((inst for inst, passed in f.judged if not passed and _size(inst) >= want
+                       and id(inst) in f.cases), None)
     if larger is not None and larger is not shown:
-        more = answer_problem(truth(larger), memo.student(larger), q.parts, q.axes, tol, against(larger))
+        more = answer_problem(f.truth(larger), memo.student(larger), q.parts, q.axes, f.tol, f.against(larger))
         if more:
             sizes = ", ".join(f"{k} = {v}" for k, v in larger.sizes.items())
             text += f"\n\nOn a larger failing instance ({sizes}):\n{more}"
             shown_all.append(larger)
-    ids = tuple(f.id for f in findings)
-    explained[check] = (_unique(shown_all), ids)
-    return text, ids
+    return text, shown_all

@@ -41,6 +41,10 @@ class Activation:
     def derivative(self, value: np.ndarray) -> np.ndarray:
         return 1 - value**2 if self.kind == "tanh" else value * (1 - value)
 
+    def again(self, value: np.ndarray) -> np.ndarray:
+        """The activation applied to ``value`` (its own output, again)."""
+        return np.tanh(value) if self.kind == "tanh" else 1 / (1 + np.exp(-value))
+
     @property
     def formula(self) -> str:
         a = self.argument
@@ -278,9 +282,33 @@ def _activations(activations: tuple[Activation, ...], part: str) -> Callable[[Pa
                 continue
             if close(c.g * f, c.e, c.tol) and not close(c.g, c.e, c.tol):
                 found.add(("lacks", act))
-            elif close(c.g, c.e * f, c.tol):
+            if close(c.g, c.e * f, c.tol):
                 found.add(("extra", act))
+            if close((c.g - f) * f, c.e, c.tol):  # the derivative added, not multiplied
+                found.add(("added", act))
         return found
+
+    return check
+
+
+def _reapplied(activations: tuple[Activation, ...], part: str) -> Callable[[PartCase], set | None]:
+    """The activation's derivative taken at ``act(output)``, not at the output (the activation applied to its own
+    output): cannot be told where the two derivatives are alike."""
+    def check(c: PartCase) -> set | None:
+        found, told = set(), False
+        for act in activations:
+            value = c.argument(act.argument) if act.part == part else None
+            if not isinstance(value, np.ndarray):
+                continue
+            with np.errstate(all="ignore"):
+                f = np.broadcast_to(act.derivative(np.asarray(value, dtype=float)), c.e.shape)
+                f2 = np.broadcast_to(act.derivative(act.again(np.asarray(value, dtype=float))), c.e.shape)
+            if close(f2, f, c.tol):
+                continue
+            told = True
+            if close(c.g * f, c.e * f2, c.tol):
+                found.add(("reapplied", act))
+        return found if told else None
 
     return check
 
@@ -332,7 +360,7 @@ def _shifted(c: PartCase) -> set | None:
 def _part_relations() -> list[tuple[str, Callable[[PartCase], set | None]]]:
     """The relations of one part, most specific first (the first that holds is said)."""
     return [("zero", _zero), ("argument", _argument), ("constant", _constant), ("negated", _negated),
-            ("size", _size_scaled), ("activation", None), ("transposed", _transposed),
+            ("size", _size_scaled), ("activation", None), ("reapplied", None), ("transposed", _transposed),
             ("zero-off-diagonal", _zero_off_diagonal), ("diagonal", _diagonal), ("factor", _factor),
             ("shifted", _shifted), ("steps", _steps)]
 
@@ -372,11 +400,20 @@ def _say(kind: str, key: Any, w: Words) -> tuple[str, str]:
     if kind == "size":
         how, name = key
         return f"{how}-by:{name}", f"{s} {is_} {t} {how} by {name}"
-    if kind == "activation":
+    if kind in ("activation", "reapplied"):
         how, act = key
         if how == "lacks":
             return (f"lacks:{act.argument}",
                     f"{s} {is_} {t} divided by {act.formula}: the {act.kind} derivative {act.formula} is missing")
+        if how == "reapplied":
+            a, k = act.argument, act.kind
+            return (f"reapplied:{a}",
+                    f"{s} {is_} {t} with the {k} derivative taken at {k}({a}) in place of {a}: {k} is applied to "
+                    f"{a}, which is already {k}'s output")
+        if how == "added":
+            return (f"added:{act.argument}",
+                    f"{s} {is_} {t} divided by {act.formula}, plus {act.formula}: the {act.kind} derivative is added "
+                    "where it must multiply")
         return (f"extra:{act.argument}",
                 f"{s} {is_} {t} multiplied by {act.formula}: the {act.kind} derivative is applied once too often")
     if kind == "transposed":
@@ -434,7 +471,9 @@ def relations(q: Any, cases: list[Case], tol: Tolerance, truth_name: str,
                 e, g = part_arrays(c.truth, q.parts)[name], part_arrays(c.answer, q.parts)[name]
                 pcs.append(PartCase(e, g, c.instance, q.signature, tuple(q.axes.get(name, ())), rtol))
         for kind, check in _part_relations():
-            key = _holds(_activations(declared_activations(q), name) if check is None else check, pcs)
+            if check is None:
+                check = (_activations if kind == "activation" else _reapplied)(declared_activations(q), name)
+            key = _holds(check, pcs)
             if key is not None:  # parts with the same relation share one sentence
                 entry = said.setdefault((kind, repr(key)), [kind, key, [], 0])
                 entry[2].append(name)

@@ -118,3 +118,12 @@ def test_the_crash_note_says_which_sizes_the_numbers_are():
     assert "V (3, 2) = (word_dim, H)" in note.sentence and "s_t (2,) = (H,)" in note.sentence
     assert "3 is word_dim" in note.sentence and "2 is H" in note.sentence
     assert crash_note(inst, ("V", "delta_o_t", "s_t"), "ZeroDivisionError: division by zero") is None
+
+
+def test_a_crash_on_a_0_d_array_says_which_size_of_1_squeezed_it_away():
+    inst = Instance(args=(np.ones((2, 1)), np.ones(2), np.ones(1)), sizes={"H": 1, "word_dim": 2})
+    error = "IndexError: too many indices for array: array is 0-dimensional, but 1 were indexed"
+    note = crash_note(inst, ("V", "delta_o_t", "s_t"), error)
+    assert note is not None and "An array became 0-d, here where H = 1" in note.sentence
+    other = crash_note(inst, ("V", "delta_o_t", "s_t"), "ValueError: shapes (2,) and (3,) not aligned")
+    assert other is not None and "0-d" not in other.sentence

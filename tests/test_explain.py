@@ -109,3 +109,28 @@ def test_feedback_that_fails_leaves_the_plain_message(load, monkeypatch):
     assert not r.passed and r.findings == ()
     assert r.message.startswith("delta_t fails on this instance (the smallest found):")
     assert "differs from the derivative of the forward pass" in r.message
+
+
+def test_an_answer_written_into_the_function_is_said_to_be_the_same_whatever_the_inputs(load):
+    """A bptt returning the gradients of one worked example (the notebook's sizes), whatever it is given."""
+    rng = np.random.default_rng(0)
+    fixed = {k: rng.normal(size=s) for k, s in {"b": (5,), "c": (6,), "U": (5, 3), "V": (6, 5), "W": (5, 5)}.items()}
+
+    def bptt(x, y, h0, b, c, U, V, W):
+        return {k: v.copy() for k, v in fixed.items()}
+
+    r = checks(load, "goodfellow", "bptt", bptt)["derivative"]
+    assert "same-answer-always" in r.findings
+    assert "gives the same answer on all" in r.message and "whatever their sizes and values" in r.message
+
+
+def test_an_answer_of_the_wrong_shape_that_follows_its_inputs_is_not_said_to_be_fixed(load):
+    reference = load("goodfellow").reference.functions["bptt"]
+
+    def bptt(x, y, h0, b, c, U, V, W):  # dW transposed: the wrong shape where n_in != H, not a fixed answer
+        g = dict(reference(x, y, h0, b, c, U, V, W))
+        g["U"] = g["U"].T
+        return g
+
+    r = checks(load, "goodfellow", "bptt", bptt)["derivative"]
+    assert not r.passed and "same-answer-always" not in r.findings

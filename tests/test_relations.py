@@ -145,6 +145,35 @@ def bptt_matrix_wyh_transposed(X, H, h0, dY, Whh, Wyh):
     return {"Whx": dT @ X.T, "Whh": dT @ H_prev.T, "Wyh": H @ dY.T, "bh": dT.sum(axis=1), "by": dY.sum(axis=1)}
 
 
+def layer_1_delta_plus(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
+    return future_layer_1_delta @ synapse_h.T + layer_2_delta @ synapse_1.T + layer_1 * (1 - layer_1)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def sigmoid_of_output_derivative(output):
+    s = _sigmoid(output)
+    return s * (1 - s)
+
+
+def layer_2_delta_sigmoid_again(y, layer_2):
+    return (y - layer_2) * sigmoid_of_output_derivative(layer_2)
+
+
+def layer_1_delta_sigmoid_again(future_layer_1_delta, synapse_h, layer_2_delta, synapse_1, layer_1):
+    return (future_layer_1_delta @ synapse_h.T + layer_2_delta @ synapse_1.T) * sigmoid_of_output_derivative(layer_1)
+
+
+def delta_t_tanh_again(V, delta_o_t, s_t):
+    return V.T @ delta_o_t * (1 - np.tanh(s_t) ** 2)
+
+
+def delta_t_prev_tanh_again(W, delta_t, s_prev):
+    return W.T @ delta_t * (1 - np.tanh(s_prev) ** 2)
+
+
 CASES = [
     ("negated", "britz", "delta_t", delta_t_negated),
     ("lacks:s_t", "britz", "delta_t", delta_t_no_derivative),
@@ -163,6 +192,12 @@ CASES = [
     ("wrong-diagonal-only", "goodfellow", "softmax_jacobian", jacobian_no_diagonal),
     ("multiplied-by:B", "trask", "layer_2_delta", layer_2_delta_times_b),
     ("lacks:layer_1", "trask", "layer_1_delta", layer_1_delta_no_derivative),
+    ("added:layer_1", "trask", "layer_1_delta", layer_1_delta_plus),
+    ("reapplied:output", "trask", "sigmoid_output_to_derivative", sigmoid_of_output_derivative),
+    ("reapplied:layer_2", "trask", "layer_2_delta", layer_2_delta_sigmoid_again),
+    ("reapplied:layer_1", "trask", "layer_1_delta", layer_1_delta_sigmoid_again),
+    ("reapplied:s_t", "britz", "delta_t", delta_t_tanh_again),
+    ("reapplied:s_prev", "britz", "delta_t_prev", delta_t_prev_tanh_again),
     ("divided-by:N:db", "cache", "rnn_step_backward", step_backward_db_mean),
     ("shifted:late", "cache", "rnn_forward", rnn_forward_previous_states),
     ("shifted:early", "cache", "rnn_forward", rnn_forward_next_states),
