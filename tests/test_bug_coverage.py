@@ -1,5 +1,5 @@
 """The feedback names the mistake of the realistic buggy submissions in tests/bugs/ at least as often as measured
-when grader.explain was written (tests/bugs/measure.py), in ``grade`` and in ``check``, less a small margin."""
+(tests/bugs/measure.py), in ``grade`` and in ``check``, less a small margin; and ``check`` names at least 80 %."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from measure import MANIFEST, measure  # noqa: E402
 
 #: (named, failing) per assignment, as measured; the floor allows one function fewer per assignment.
 MEASURED = {
-    "grade": {"britz": (13, 15), "cache": (11, 13), "goodfellow": (13, 14), "martens": (11, 12), "trask": (14, 14)},
-    "check": {"britz": (9, 15), "cache": (8, 13), "goodfellow": (9, 14), "martens": (5, 12), "trask": (9, 14)},
+    "grade": {"britz": (16, 17), "cache": (15, 15), "goodfellow": (17, 17), "martens": (13, 13), "trask": (16, 16)},
+    "check": {"britz": (16, 17), "cache": (15, 15), "goodfellow": (16, 17), "martens": (13, 13), "trask": (16, 16)},
 }
-#: And overall, as a share: 62 / 68 (91 %) in grade, 40 / 68 (59 %) in check.
+#: And overall, as a share: 77 / 78 (99 %) in grade, 76 / 78 (97 %) in check (the issue asks 80 % of check).
 MARGIN = 0.03
+#: What the issue asks of the student's own check (and grade), whatever the margin.
+FLOOR = 0.80
 
 
 def test_the_corpus_has_ten_submissions_per_assignment_and_a_name_for_each_bug():
@@ -52,3 +54,4 @@ def test_the_overall_share_does_not_drop(tallies, mode):
     t = tallies[mode]["all"]
     assert not t.undetected
     assert t.share >= named / failing - MARGIN, "\n".join(t.missed)
+    assert t.share >= FLOOR, "\n".join(t.missed)
