@@ -225,7 +225,8 @@ class LocalTarget:
         self.watch = watch  # False: trusted code, whose answers alone are wanted (no mutation or alias checks)
 
     def available(self, names: list[str]) -> dict[str, Availability]:
-        return {n: Availability.parse(missing_status(n, list(self.functions)) if n not in self.functions else
+        others = [f for f in self.functions if f not in names]  # never another graded function as a misspelling
+        return {n: Availability.parse(missing_status(n, others) if n not in self.functions else
                                       "function" if callable(self.functions[n]) else
                                       f"not callable ({type(self.functions[n]).__name__})") for n in names}
 

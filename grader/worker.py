@@ -211,7 +211,8 @@ class _Server:
 
     def names(self, header: dict[str, Any], buffers: list[np.ndarray]) -> None:
         namespace = self.namespace
-        defined = [k for k, v in namespace.items() if callable(v) and not k.startswith("_")]
+        asked = set(header["names"])  # a graded function is never offered as another's misspelling
+        defined = [k for k, v in namespace.items() if callable(v) and not k.startswith("_") and k not in asked]
         kinds = {name: (missing_status(name, defined) if name not in namespace else
                         "function" if callable(namespace[name]) else f"not callable ({type(namespace[name]).__name__})")
                  for name in header["names"]}

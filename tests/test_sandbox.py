@@ -296,3 +296,22 @@ def test_cgroups_left_by_a_killed_grader_are_removed_by_the_next():
         for path in (stale, alive):
             if path.exists():
                 path.rmdir()
+
+
+def test_a_missing_function_is_offered_a_misspelling_but_never_another_graded_function(tmp_path):
+    from grader.target import LocalTarget
+
+    code = "def rnn_step_backward(d, c):\n    return d\n\ndef rnn_forwrd(x):\n    return x\n"
+    (tmp_path / "m.py").write_text(code)
+    asked = ["rnn_step_backward", "rnn_forward", "rnn_backward"]
+    namespace: dict = {}
+    exec(code, namespace)
+    local = LocalTarget({k: v for k, v in namespace.items() if callable(v)})
+    target = WorkerTarget(read_submission(tmp_path / "m.py"), mode="none")
+    try:
+        for found in (target.available(asked), local.available(asked)):
+            assert found["rnn_step_backward"].is_function
+            assert str(found["rnn_forward"]) == "missing (did you mean rnn_forwrd?)"
+            assert str(found["rnn_backward"]) == "missing"  # not "did you mean rnn_step_backward?"
+    finally:
+        target.close()
