@@ -133,7 +133,8 @@ def test_what_cannot_be_used_says_why(courses, monkeypatch):
         assignments.get("broken")
     with pytest.raises(assignments.UnknownAssignment) as unknown:
         assignments.get("nosuch")
-    assert str(unknown.value).endswith("cache, double, named, broken")  # every name, in the folders' order
+    assert "the assignments are: trask, britz, goodfellow, martens, cache, double, named, broken. " in str(
+        unknown.value)  # every name, in the folders' order, then where course assignments are looked for
 
 
 def test_the_command_checks_names_after_reading_the_course_folders(courses):
