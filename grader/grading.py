@@ -388,10 +388,23 @@ def _mend_callers(result: Grade, questions: list[Question], target: Target,
             at = result.checks.index(own[0])
             result.checks[at:at + len(own)] = regraded
         elif wrong:
-            note = stand_ins.blame_note(caller.function, wrong)
-            for c in own:
-                if not c.passed:
-                    c.message = f"{c.message}\n\n{note}"
+            _blame_helpers(caller, own, wrong, regraded)
+
+
+def _blame_helpers(caller: Question, own: list[CheckResult], wrong: list[Question],
+                   regraded: list[CheckResult] | None) -> None:
+    """The caller fails with the true helpers too: its feedback names the helpers, then what its own mistake is
+    (the regrade's findings, where the true helpers let the caller's own error show alone)."""
+    note = stand_ins.blame_note(caller.function, wrong)
+    alone = {c.check: c for c in regraded or () if not c.passed and c.findings}
+    names = " and ".join(q.function for q in wrong)
+    for c in own:
+        if c.passed:
+            continue
+        c.message = f"{c.message}\n\n{note}"
+        if c.check in alone:
+            c.message += f"\n\nWith the true {names}, {caller.function} still fails:\n{alone[c.check].message}"
+            c.findings = tuple(dict.fromkeys(c.findings + alone[c.check].findings))
 
 
 def _credit_kept_behaviours(caller: Question, regraded: list[CheckResult], wrong: list[Question]) -> None:

@@ -314,3 +314,17 @@ def test_a_caller_with_a_mistake_of_its_own_still_loses_the_training_points(load
     assert own_too != NO_FUTURE
     checks = _trask(own_too, load)
     assert not checks["derivative"].passed and not checks["learns 8-bit binary addition"].passed
+
+
+def test_a_caller_wrong_on_its_own_too_is_told_its_own_mistake_as_well_as_the_helpers(load):
+    """britz b12: delta_t lacks the tanh derivative, and bptt transposes dLdW as well. Graded again with
+    the true delta_t, bptt still fails, and that regrade says what is bptt's own: the transposed dLdW."""
+    import runpy
+
+    path = Path(__file__).resolve().parent / "bugs" / "britz" / "b12_outer_reversed.py"
+    namespace = runpy.run_path(str(path))
+    functions = {k: v for k, v in namespace.items() if callable(v) and not k.startswith("_")}
+    result = grade(get("britz"), LocalTarget(functions), load("britz"), examples=EXAMPLES, only=["delta_t", "bptt"])
+    bptt = next(c for c in result.checks if c.function == "bptt" and c.check == "derivative")
+    assert not bptt.passed and "With the true delta_t, bptt still fails" in bptt.message, bptt.message
+    assert any(f.startswith("transposed:dLdW") for f in bptt.findings), bptt.findings
