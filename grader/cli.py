@@ -795,9 +795,9 @@ def _courses(args: argparse.Namespace) -> None:
         if name not in known:
             raise UnknownAssignment(name)
     course = [n for n in asked if assignments.course_of(n) is not None]
-    if course and args.command in ("otter", "gradescope"):
-        raise CourseError(f"{course[0]} is a course assignment: the {args.command} route carries only the bundled "
-                          "assignments so far (grade with bptt-grader grade)")
+    if course and args.command == "otter":
+        raise CourseError(f"{course[0]} is a course assignment: the otter route carries only the bundled "
+                          "assignments so far (grade with bptt-grader grade, or build a Gradescope autograder)")
     if course and getattr(args, "solutions", "unset") is None and args.command != "validate":
         found = assignments.solutions_for(course[0])
         args.solutions = str(found) if found is not None else None

@@ -145,8 +145,8 @@ def test_the_command_checks_names_after_reading_the_course_folders(courses):
         in " ".join(proc.stderr.split())
     proc = bptt_grader("list", "--assignments", "course", cwd=courses)
     assert proc.returncode == 0 and "double: Twice an array, 1 points" in proc.stdout
-    proc = bptt_grader("gradescope", "double", "--out", "x.zip", "--assignments", "course", cwd=courses)
-    assert proc.returncode == 2 and "course assignment" in proc.stderr
+    proc = bptt_grader("otter", "double", "--out", "o", "--assignments", "course", cwd=courses)
+    assert proc.returncode == 2 and "course assignment" in proc.stderr  # otter carries bundled ones only
 
 
 def test_a_course_assignment_is_validated_and_graded_with_its_own_solutions(courses):

@@ -214,3 +214,34 @@ def test_the_command_needs_solutions(tmp_path, capsys):
     code = cli.main(["gradescope", "britz", "--out", str(tmp_path / "a.zip"), "--solutions", str(tmp_path / "no")])
     assert code == 2 and "which is not a folder" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_a_course_assignment_goes_to_gradescope_with_its_public_folder(tmp_path, monkeypatch):
+    """lstm is a course's own assignment (courses/bptt): the zip carries its public folder, and the image
+    grades a submission with it as bptt-grader grade does."""
+    from grader import assignments
+
+    course = ROOT / "courses" / "bptt"
+    monkeypatch.setattr(assignments, "_added", [])
+    monkeypatch.delenv(assignments.ENV_VAR, raising=False)
+    assignments.add_courses(course)
+    zip_path = build_autograder("lstm", tmp_path / "lstm-autograder.zip", course / "solutions")
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+        config = json.loads(zf.read("bptt-autograder.json"))
+    assert {"course/lstm/assignment.py", "solutions/lstm/reference.py"} <= names and config["course"] == "course"
+    assert not any(n.startswith("course/") and "solutions" in n for n in names)
+    examples = course / "solutions" / "examples" / "lstm"
+    root = gradescope_root(tmp_path, zip_path, [examples / "inplace_dnext_c.py"])
+    env = {k: v for k, v in os.environ.items() if k != assignments.ENV_VAR}
+    env.update({"BPTT_AUTOGRADER_ROOT": str(root), "BPTT_PYTHON": sys.executable,
+                "BPTT_GRADER_CACHE": str(tmp_path / "cache")})
+    proc = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    expected = json.loads((examples / "EXPECTED.json").read_text())["inplace_dnext_c"]
+    per_function: dict[str, float] = {}
+    for t in results["tests"]:
+        per_function[t["extra_data"]["function"]] = per_function.get(t["extra_data"]["function"], 0) + t["score"]
+    assert per_function == pytest.approx(expected["scores"])

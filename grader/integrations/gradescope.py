@@ -40,6 +40,7 @@ from typing import Any
 ROOT_ENV = "BPTT_AUTOGRADER_ROOT"
 DEFAULT_ROOT = "/autograder"
 CONFIG = "bptt-autograder.json"
+COURSE = "course"  # where a course assignment's public folder goes in the zip
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 NOBODY = 65534
 
@@ -104,10 +105,13 @@ def build_autograder(assignment: str, out: Path, solutions: Path, package: str |
 
     if reference_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    from grader.assignments import course_of
+
     a = get(assignment)
     load_solutions(a.name, solutions)  # fail now, not on Gradescope, if they do not load
+    course = course_of(a.name)  # a course's own assignment: its public folder goes along, as COURSE/<name>/
     config = {"format": 1, "assignment": a.name, "sandbox": sandbox,
-              "visibility": {"reference": reference_visibility}}
+              "visibility": {"reference": reference_visibility}, **({"course": COURSE} if course else {})}
     with tempfile.TemporaryDirectory(prefix="bptt-gradescope-") as tmp:
         wheel = build_wheel(Path(tmp)) if package is None else None
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +124,22 @@ def build_autograder(assignment: str, out: Path, solutions: Path, package: str |
                 path = solutions / a.name / name
                 if path.is_file():
                     zf.write(path, f"solutions/{a.name}/{name}")
+            if course is not None:
+                for path in sorted((course / a.name).rglob("*")):
+                    if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                        zf.write(path, f"{COURSE}/{a.name}/{path.relative_to(course / a.name).as_posix()}")
             if wheel is not None:
                 zf.write(wheel, wheel.name)
     return out
+
+
+def _assignment(root: Path, config: dict[str, Any]) -> Any:
+    """The configured assignment: bundled, or the course's own, shipped in the zip's COURSE/ folder."""
+    from grader.assignments import add_courses, get
+
+    if config.get("course"):
+        add_courses(root / "source" / str(config["course"]))
+    return get(config["assignment"])
 
 
 def requirements_txt(wheel: str | None, package: str | None = None) -> str:
@@ -236,7 +253,6 @@ def _drop_privileges(solutions: Path) -> None:
 
 def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> dict[str, Any]:
     """Grade ``root/submission`` and return Gradescope's results (nothing is written)."""
-    from grader.assignments import get
     from grader.grading import grade_submission, not_graded
     from grader.notebook import SubmissionError, read_submission
     from grader.oracles.reference import load_solutions
@@ -245,7 +261,7 @@ def grade_submission(root: Path, config: dict[str, Any], drop: bool = False) -> 
     from grader.sandbox import Limits, resolve_mode
     from grader.worker_target import WorkerTarget
 
-    assignment = get(config["assignment"])
+    assignment = _assignment(root, config)
     folder = root / "source" / "solutions"
     solutions = load_solutions(assignment.name, folder)
     mode = resolve_mode(config.get("sandbox", "auto"))
@@ -332,13 +348,12 @@ def self_test(root: Path) -> int:
     """At image build time: the grader imports, the assignment exists, the solutions load; and the
     instances its searches draw are there: shipped with the grader, or drawn now and kept
     (:mod:`grader.drawn`, in ``$BPTT_GRADER_CACHE``)."""
-    from grader.assignments import get
     from grader.drawn import passing_draws
     from grader.oracles.reference import load_solutions
     from grader.sandbox import resolve_mode
 
     config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
-    assignment = get(config["assignment"])
+    assignment = _assignment(root, config)
     load_solutions(assignment.name, root / "source" / "solutions")
     for q in assignment.questions:
         passing_draws(q)
