@@ -70,7 +70,6 @@ class _Checking:
     drawn_all: bool = False  # ``drawn`` holds all that a passing search draws
     shown: list[Instance] = field(default_factory=list)  # the smallest and larger instance a check failed on
     failing: list[Instance] = field(default_factory=list)  # every failure seen, for the catalogue
-    outcomes: list[Outcome] = field(default_factory=list)  # the student's, on the shared list, in order
     explained: dict[str, Any] = field(default_factory=dict)  # what each failed check showed (grader.explain)
 
 
@@ -104,8 +103,9 @@ def grade_question(question: Question, target: Target | None, solutions: Solutio
                 if other is not r and not other.passed and not other.message:
                     other.message = r.message
             break
-    if not checks[0].passed and not _not_written(state.outcomes):  # how this failure compares across a class
-        checks[0].behaviour, checks[0].answers = answers_digest(state.outcomes)
+    shared = [answers.student(inst) for inst, _ in state.profile.verdicts]  # the shared list's, kept by answers
+    if not checks[0].passed and not _not_written(shared):  # how this failure compares across a class
+        checks[0].behaviour, checks[0].answers = answers_digest(shared)
     _name_mistake(state, checks)
     _run_behaviours(state, target, checks, behaviours, started or {})
     _apply_credit_rules(question, checks, behaviours, state.profile, allow_numerical)
@@ -171,7 +171,6 @@ def _search_derivative(state: _Checking, judge: Callable[[Instance], str | None]
     first: tuple[Instance, str] | None = None
     for position, inst in enumerate(known):
         out = answers.student(inst)
-        state.outcomes.append(out)
         message = judge(inst)
         profile.judged += 1
         profile.verdicts.append((inst, message is None))
